@@ -1,0 +1,189 @@
+#include "cli/run_command.h"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "engine/config.h"
+#include "engine/pipeline.h"
+#include "engine/row_writer.h"
+#include "engine/source_factory.h"
+
+namespace dnsight {
+namespace {
+
+void AppendCounterMap(const std::map<std::string, uint64_t, std::less<>>& m, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(k, out);
+    out->push_back(':');
+    out->append(std::to_string(v));
+  }
+  out->push_back('}');
+}
+
+std::string CountersJson(const Pipeline& p) {
+  const PipelineCounters c = p.counters();
+  std::string j = "{\"engine\":{";
+  j += "\"observations\":" + std::to_string(c.observations);
+  j += ",\"events\":" + std::to_string(c.events);
+  j += ",\"late_admitted\":" + std::to_string(c.late_admitted);
+  j += ",\"late_dropped\":" + std::to_string(c.late_dropped);
+  j += ",\"rows\":" + std::to_string(c.rows);
+  j += ",\"evictions\":" + std::to_string(c.evictions);
+  j += ",\"entities_created\":" + std::to_string(c.entities_created);
+  j += ",\"entities_live\":" + std::to_string(c.entities);
+  j += ",\"state_bytes\":" + std::to_string(c.state_bytes);
+  j += ",\"rejected\":";
+  AppendCounterMap(c.rejected, &j);
+  j += "},\"sources\":[";
+  bool first = true;
+  for (const auto& s : p.source_counters()) {
+    if (!first) j += ',';
+    first = false;
+    j += "{\"name\":";
+    AppendJsonString(s.name, &j);
+    j += ",\"events\":" + std::to_string(s.observations);
+    j += ",\"late_admitted\":" + std::to_string(s.late_admitted);
+    j += ",\"late_dropped\":" + std::to_string(s.late_dropped);
+    j += ",\"dead_letter_samples\":" + std::to_string(s.dead_letter_samples);
+    j += ",\"malformed\":";
+    AppendCounterMap(s.malformed, &j);
+    j += '}';
+  }
+  j += "]}";
+  return j;
+}
+
+SourceConfig ParseSourceFlag(const std::string& flag) {
+  const size_t colon = flag.find(':');
+  if (colon == std::string::npos) throw ConfigError("--source " + flag + ": expected TYPE:PATH");
+  SourceConfig s;
+  s.type = flag.substr(0, colon);
+  s.where = "--source " + flag;
+  const std::string rest = flag.substr(colon + 1);
+  if (s.type == "pcap_live") {
+    s.interface = rest;
+  } else if (s.type == "dnstap_tcp") {
+    const size_t c2 = rest.rfind(':');
+    s.address = c2 == std::string::npos ? "127.0.0.1" : rest.substr(0, c2);
+    s.port = std::stoi(c2 == std::string::npos ? rest : rest.substr(c2 + 1));
+  } else if (s.type == "jsonl+follow") {
+    s.type = "jsonl";
+    s.follow = true;
+    s.path = rest;
+  } else {
+    s.path = rest;
+  }
+  return s;
+}
+
+}  // namespace
+
+int RunCommand(const RunOptions& options) {
+  EngineConfig cfg;
+  std::vector<std::unique_ptr<DnsSource>> sources;
+  std::unique_ptr<JsonLinesRowSink> sink;
+  try {
+    cfg = LoadConfig(options.config_path);
+    if (options.threads > 0) cfg.engine.threads = options.threads;
+    if (!options.features_path.empty()) cfg.output.features = options.features_path;
+    if (!options.counters_path.empty()) cfg.output.counters = options.counters_path;
+    if (!options.extra_sources.empty()) {
+      cfg.sources.clear();
+      for (const auto& f : options.extra_sources) cfg.sources.push_back(ParseSourceFlag(f));
+    }
+    if (cfg.sources.empty()) throw ConfigError(options.config_path + ": no sources configured");
+    for (const auto& s : cfg.sources) sources.push_back(MakeSource(s));
+    sink = std::make_unique<JsonLinesRowSink>(cfg.output.features, cfg.output.late_events,
+                                              cfg.output.dead_letter);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "dnsight: config error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dnsight: %s\n", e.what());
+    return 2;
+  }
+
+  // SIGINT/SIGTERM stop the sources; the pipeline then drains and closes every pane.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Pipeline pipeline(cfg, *sink);
+  std::vector<ObservationSink*> sinks;
+  for (const auto& s : sources) sinks.push_back(&pipeline.AddSource(s->Describe()));
+
+  std::mutex stop_mu;
+  bool done = false;
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::lock_guard lock(stop_mu);
+    if (done) return;
+    std::fprintf(stderr, "dnsight: signal %d, stopping sources\n", sig);
+    for (auto& s : sources) s->RequestStop();
+  });
+
+  int rc = 0;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(sources.size());
+  for (size_t i = 1; i < sources.size(); ++i)
+    threads.emplace_back([&, i] { results[i] = sources[i]->Run(*sinks[i]); });
+  results[0] = sources[0]->Run(*sinks[0]);
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (!results[i].ok()) {
+      std::fprintf(stderr, "dnsight: %s: %s\n", sources[i]->Describe().c_str(),
+                   results[i].ToString().c_str());
+      rc = 1;
+    }
+  }
+  pipeline.Finish();
+  sink->Flush();
+  {
+    std::lock_guard lock(stop_mu);
+    done = true;
+  }
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+
+  const std::string counters = CountersJson(pipeline);
+  if (!cfg.output.counters.empty()) {
+    std::ofstream out(cfg.output.counters);
+    out << counters << '\n';
+  }
+  std::fprintf(stderr, "dnsight: counters %s\n", counters.c_str());
+  return rc;
+}
+
+int ValidateCommand(const std::string& config_path) {
+  try {
+    const EngineConfig cfg = LoadConfig(config_path);
+    std::printf("%s: OK, %zu source(s), %zu view(s)\n", config_path.c_str(), cfg.sources.size(),
+                cfg.views.size());
+    for (const auto& v : cfg.views) {
+      std::printf("view %s  entity=%s  version=%s  features=%zu\n", v.name.c_str(),
+                  std::string(EntityKindName(v.entity)).c_str(), v.version.c_str(),
+                  v.feature_names.size());
+      for (const auto& f : v.feature_names) std::printf("  %s\n", f.c_str());
+    }
+    return 0;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "dnsight: config error: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace dnsight

@@ -1,0 +1,434 @@
+#include "engine/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/dns_names.h"
+#include "common/time_util.h"
+
+namespace dnsight {
+namespace {
+
+// A YAML node plus where it came from, so every error can name file, line and field.
+class Node {
+ public:
+  Node(YAML::Node node, std::string file, std::string path)
+      : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {}
+
+  [[noreturn]] void Fail(const std::string& msg) const {
+    std::ostringstream os;
+    os << file_;
+    const YAML::Mark m = node_.Mark();
+    if (m.line >= 0) os << ':' << (m.line + 1) << ':' << (m.column + 1);
+    os << ": " << (path_.empty() ? "(top level)" : path_) << ": " << msg;
+    throw ConfigError(os.str());
+  }
+
+  bool IsMap() const { return node_.IsMap(); }
+  bool IsSequence() const { return node_.IsSequence(); }
+  bool IsScalar() const { return node_.IsScalar(); }
+  bool IsNull() const { return node_.IsNull(); }
+  bool Has(const std::string& key) const { return node_.IsMap() && node_[key]; }
+  const std::string& path() const { return path_; }
+  std::string Where() const {
+    return file_ + ":" + std::to_string(node_.Mark().line + 1);
+  }
+
+  Node operator[](const std::string& key) const {
+    return Node(node_[key], file_, path_.empty() ? key : path_ + "." + key);
+  }
+  Node At(size_t i) const { return Node(node_[i], file_, path_ + "[" + std::to_string(i) + "]"); }
+  size_t size() const { return node_.size(); }
+
+  void ExpectMap() const {
+    if (!node_.IsMap()) Fail("expected a mapping");
+  }
+  void ExpectSequence() const {
+    if (!node_.IsSequence()) Fail("expected a list");
+  }
+  // Rejects keys not in `allowed` (catches typos).
+  void OnlyKeys(std::initializer_list<const char*> allowed) const {
+    ExpectMap();
+    for (const auto& kv : node_) {
+      const std::string k = kv.first.as<std::string>();
+      bool ok = false;
+      for (const char* a : allowed) ok |= k == a;
+      if (!ok) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        Node(kv.first, file_, path_.empty() ? k : path_ + "." + k)
+            .Fail("unknown key '" + k + "' (expected one of: " + list + ")");
+      }
+    }
+  }
+  std::vector<std::string> Keys() const {
+    std::vector<std::string> keys;
+    for (const auto& kv : node_) keys.push_back(kv.first.as<std::string>());
+    return keys;
+  }
+
+  std::string Str() const {
+    if (!node_.IsScalar()) Fail("expected a string");
+    return node_.Scalar();
+  }
+  int64_t Int(int64_t lo, int64_t hi) const {
+    int64_t v;
+    try {
+      v = node_.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      Fail("expected an integer");
+    }
+    if (v < lo || v > hi) Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  }
+  double Double() const {
+    try {
+      return node_.as<double>();
+    } catch (const YAML::Exception&) {
+      Fail("expected a number");
+    }
+  }
+  bool Bool() const {
+    try {
+      return node_.as<bool>();
+    } catch (const YAML::Exception&) {
+      Fail("expected true or false");
+    }
+  }
+  int64_t Duration(bool allow_zero = false) const {
+    auto d = ParseDuration(Str());
+    if (!d || (*d == 0 && !allow_zero)) Fail("expected a duration like 10s, 5m, 1h (got '" + Str() + "')");
+    return *d;
+  }
+
+ private:
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+};
+
+EventPredicate ParsePredicate(const Node& field_node, const std::string& field_name,
+                              const Node& value) {
+  EventPredicate p;
+  if (!ParseDnsField(field_name, &p.field)) field_node.Fail("unknown event field '" + field_name + "'");
+  const bool numeric = IsNumericField(p.field);
+  const auto add_value = [&](const Node& v) {
+    // YAML reads a bare NULL as a null value; in a qtype list it means the NULL type.
+    const std::string s = v.IsNull() && p.field == DnsField::kQtype ? "NULL" : v.Str();
+    if (!numeric) {
+      p.strings.push_back(s);
+      return;
+    }
+    std::optional<uint16_t> code;
+    if (p.field == DnsField::kRcode) code = ParseRcode(s);
+    if (p.field == DnsField::kQtype) code = ParseQtype(s);
+    if (code) {
+      p.numbers.push_back(*code);
+      return;
+    }
+    p.numbers.push_back(v.Double());
+  };
+  const auto add_values = [&](const Node& v) {
+    if (v.IsSequence()) {
+      for (size_t i = 0; i < v.size(); ++i) add_value(v.At(i));
+    } else {
+      add_value(v);
+    }
+  };
+  if (value.IsMap()) {
+    value.OnlyKeys({"in", "not_in", "ge", "le", "present"});
+    const auto keys = value.Keys();
+    if (keys.size() != 1) value.Fail("expected exactly one of in, not_in, ge, le, present");
+    const std::string& op = keys[0];
+    if (op == "in" || op == "not_in") {
+      p.op = op == "in" ? EventPredicate::Op::kIn : EventPredicate::Op::kNotIn;
+      add_values(value[op]);
+    } else if (op == "ge" || op == "le") {
+      if (!numeric) value.Fail("'" + op + "' needs a numeric field");
+      p.op = op == "ge" ? EventPredicate::Op::kGe : EventPredicate::Op::kLe;
+      p.numbers.push_back(value[op].Double());
+    } else {
+      p.op = EventPredicate::Op::kPresent;
+    }
+  } else {
+    p.op = EventPredicate::Op::kIn;
+    add_values(value);
+  }
+  return p;
+}
+
+std::vector<EventPredicate> ParsePredicates(const Node& n) {
+  n.ExpectMap();
+  std::vector<EventPredicate> out;
+  for (const auto& k : n.Keys()) out.push_back(ParsePredicate(n[k], k, n[k]));
+  return out;
+}
+
+struct AggKindName {
+  const char* name;
+  AggKind kind;
+  bool per_second;
+};
+constexpr AggKindName kAggKinds[] = {
+    {"count", AggKind::kCount, false},       {"rate", AggKind::kCount, true},
+    {"sum", AggKind::kSum, false},           {"min", AggKind::kMin, false},
+    {"max", AggKind::kMax, false},           {"mean", AggKind::kMean, false},
+    {"variance", AggKind::kVariance, false}, {"ratio", AggKind::kRatio, false},
+    {"distinct", AggKind::kDistinct, false}, {"quantiles", AggKind::kQuantiles, false},
+    {"topk", AggKind::kTopK, false},         {"entropy", AggKind::kEntropy, false},
+};
+
+AggregationSpec ParseAggregation(const Node& n, bool* per_second) {
+  n.OnlyKeys({"name", "kind", "field", "where", "quantiles", "k", "precision",
+              "relative_accuracy", "max_categories"});
+  AggregationSpec a;
+  if (!n.Has("name")) n.Fail("missing 'name'");
+  a.name = n["name"].Str();
+  if (!n.Has("kind")) n.Fail("missing 'kind'");
+  const std::string kind = n["kind"].Str();
+  bool found = false;
+  for (const auto& k : kAggKinds) {
+    if (kind == k.name) {
+      a.kind = k.kind;
+      *per_second = k.per_second;
+      found = true;
+    }
+  }
+  if (!found) {
+    n["kind"].Fail("unknown aggregation kind '" + kind +
+                   "' (expected count, rate, sum, min, max, mean, variance, ratio, distinct, "
+                   "quantiles, topk, entropy)");
+  }
+  const bool needs_field = a.kind != AggKind::kCount && a.kind != AggKind::kRatio;
+  if (n.Has("field")) {
+    const std::string f = n["field"].Str();
+    if (!ParseDnsField(f, &a.field)) n["field"].Fail("unknown event field '" + f + "'");
+    const bool numeric_kind = a.kind == AggKind::kSum || a.kind == AggKind::kMin ||
+                              a.kind == AggKind::kMax || a.kind == AggKind::kMean ||
+                              a.kind == AggKind::kVariance || a.kind == AggKind::kQuantiles;
+    if (numeric_kind && !IsNumericField(a.field))
+      n["field"].Fail("'" + kind + "' needs a numeric field; '" + f + "' is categorical");
+  } else if (needs_field) {
+    n.Fail("aggregation '" + kind + "' needs a 'field'");
+  }
+  if (n.Has("where")) a.predicate = ParsePredicates(n["where"]);
+  if (a.kind == AggKind::kRatio && a.predicate.empty()) n.Fail("ratio needs a 'where' condition");
+  if (n.Has("quantiles")) {
+    const Node q = n["quantiles"];
+    q.ExpectSequence();
+    for (size_t i = 0; i < q.size(); ++i) {
+      const double v = q.At(i).Double();
+      if (!(v >= 0 && v <= 1)) q.At(i).Fail("quantile must be in [0, 1]");
+      a.quantiles.push_back(v);
+    }
+  } else if (a.kind == AggKind::kQuantiles) {
+    a.quantiles = {0.5, 0.95, 0.99};
+  }
+  if (n.Has("k")) a.top_k = static_cast<int>(n["k"].Int(1, 1000));
+  if (n.Has("precision")) a.hll_precision = static_cast<int>(n["precision"].Int(4, 16));
+  if (n.Has("relative_accuracy")) {
+    a.relative_accuracy = n["relative_accuracy"].Double();
+    if (!(a.relative_accuracy > 0 && a.relative_accuracy < 0.5))
+      n["relative_accuracy"].Fail("must be in (0, 0.5)");
+  }
+  if (n.Has("max_categories")) a.max_categories = static_cast<int>(n["max_categories"].Int(2, 4096));
+  return a;
+}
+
+FeatureView ParseView(const Node& n, const EngineOptions& engine) {
+  n.OnlyKeys({"name", "entity", "prefix_v4", "prefix_v6", "filter", "windows", "aggregations",
+              "transforms", "owner", "description"});
+  FeatureView v;
+  if (!n.Has("name")) n.Fail("missing 'name'");
+  v.name = n["name"].Str();
+  if (!n.Has("entity")) n.Fail("missing 'entity'");
+  const std::string entity = n["entity"].Str();
+  if (!ParseEntityKind(entity, &v.entity))
+    n["entity"].Fail("unknown entity '" + entity +
+                     "' (expected client, client_prefix, qname, registered_domain, server, qtype, "
+                     "global)");
+  if (n.Has("prefix_v4")) v.prefix_v4 = static_cast<int>(n["prefix_v4"].Int(0, 32));
+  if (n.Has("prefix_v6")) v.prefix_v6 = static_cast<int>(n["prefix_v6"].Int(0, 128));
+  if (n.Has("filter")) v.filter = ParsePredicates(n["filter"]);
+  if (n.Has("owner")) v.owner = n["owner"].Str();
+  if (n.Has("description")) v.description = n["description"].Str();
+  if (!n.Has("windows")) n.Fail("missing 'windows'");
+  const Node w = n["windows"];
+  w.ExpectSequence();
+  for (size_t i = 0; i < w.size(); ++i) {
+    const int64_t d = w.At(i).Duration();
+    const int64_t step = d > engine.fine_window_limit_ns ? engine.coarse_pane_ns : engine.pane_ns;
+    if (d % step != 0)
+      w.At(i).Fail("window " + FormatDuration(d) + " is not a multiple of its pane (" +
+                   FormatDuration(step) + ")");
+    v.windows_ns.push_back(d);
+  }
+  if (!n.Has("aggregations")) n.Fail("missing 'aggregations'");
+  const Node aggs = n["aggregations"];
+  aggs.ExpectSequence();
+  std::set<std::string> names;
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    bool per_second = false;
+    v.aggregations.push_back(ParseAggregation(aggs.At(i), &per_second));
+    v.per_second.push_back(per_second);
+    if (!names.insert(v.aggregations.back().name).second)
+      aggs.At(i).Fail("duplicate aggregation name '" + v.aggregations.back().name + "'");
+  }
+  if (n.Has("transforms")) {
+    const Node ts = n["transforms"];
+    ts.ExpectSequence();
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const Node t = ts.At(i);
+      t.OnlyKeys({"feature", "kinds", "alpha", "points", "period", "step"});
+      if (!t.Has("feature") || !t.Has("kinds")) t.Fail("needs 'feature' and 'kinds'");
+      const Node kinds = t["kinds"];
+      kinds.ExpectSequence();
+      for (size_t k = 0; k < kinds.size(); ++k) {
+        FeatureTransform ft;
+        ft.source_feature = t["feature"].Str();
+        const std::string kind = kinds.At(k).Str();
+        if (!ParseTransformSpec(kind, &ft.spec))
+          kinds.At(k).Fail("unknown transform '" + kind +
+                           "' (expected ewma, rolling_mean, rolling_std, median, mad, pct_change, "
+                           "delta_1d, slope)");
+        if (t.Has("alpha")) ft.spec.alpha = t["alpha"].Double();
+        if (t.Has("points")) ft.spec.window_points = static_cast<int>(t["points"].Int(2, 10000));
+        if (t.Has("period")) ft.spec.period_ns = t["period"].Duration();
+        if (t.Has("step")) ft.spec.step_ns = t["step"].Duration();
+        v.transforms.push_back(ft);
+      }
+    }
+  }
+  const std::string err = v.Finalize();
+  if (!err.empty()) n.Fail(err);
+  return v;
+}
+
+SourceConfig ParseSource(const Node& n) {
+  n.OnlyKeys({"type", "path", "address", "port", "interface", "filter", "dns_ports", "follow",
+              "messages"});
+  SourceConfig s;
+  s.where = n.Where();
+  if (!n.Has("type")) n.Fail("missing 'type'");
+  s.type = n["type"].Str();
+  static const std::set<std::string> kTypes = {"jsonl",     "dnstap_file", "dnstap_unix",
+                                               "dnstap_tcp", "pcap_file",  "pcap_live"};
+  if (!kTypes.count(s.type))
+    n["type"].Fail("unknown source type '" + s.type +
+                   "' (expected jsonl, dnstap_file, dnstap_unix, dnstap_tcp, pcap_file, pcap_live)");
+  if (n.Has("path")) s.path = n["path"].Str();
+  if (n.Has("address")) s.address = n["address"].Str();
+  if (n.Has("port")) s.port = static_cast<int>(n["port"].Int(0, 65535));
+  if (n.Has("interface")) s.interface = n["interface"].Str();
+  if (n.Has("filter")) s.bpf_filter = n["filter"].Str();
+  if (n.Has("follow")) s.follow = n["follow"].Bool();
+  if (n.Has("messages")) {
+    s.dnstap_messages = n["messages"].Str();
+    if (s.dnstap_messages != "client" && s.dnstap_messages != "resolver" &&
+        s.dnstap_messages != "auth" && s.dnstap_messages != "all")
+      n["messages"].Fail("expected client, resolver, auth or all");
+  }
+  if (n.Has("dns_ports")) {
+    const Node p = n["dns_ports"];
+    p.ExpectSequence();
+    s.dns_ports.clear();
+    for (size_t i = 0; i < p.size(); ++i) s.dns_ports.push_back(static_cast<int>(p.At(i).Int(1, 65535)));
+  }
+  const bool needs_path = s.type != "dnstap_tcp" && s.type != "pcap_live";
+  if (needs_path && s.path.empty()) n.Fail("source type '" + s.type + "' needs a 'path'");
+  if (s.type == "pcap_live" && s.interface.empty()) n.Fail("pcap_live needs an 'interface'");
+  return s;
+}
+
+void ParseRedaction(const Node& n, RedactionOptions* r) {
+  n.OnlyKeys({"client", "v4_prefix", "v6_prefix", "key", "key_file"});
+  const std::string mode = n.Has("client") ? n["client"].Str() : "none";
+  if (mode == "none") r->mode = RedactionOptions::Mode::kNone;
+  else if (mode == "truncate") r->mode = RedactionOptions::Mode::kTruncate;
+  else if (mode == "pseudonym") r->mode = RedactionOptions::Mode::kPseudonym;
+  else n["client"].Fail("expected none, truncate or pseudonym");
+  if (n.Has("v4_prefix")) r->v4_bits = static_cast<int>(n["v4_prefix"].Int(0, 32));
+  if (n.Has("v6_prefix")) r->v6_bits = static_cast<int>(n["v6_prefix"].Int(0, 128));
+  if (n.Has("key")) r->key = n["key"].Str();
+  if (n.Has("key_file")) {
+    std::ifstream in(n["key_file"].Str(), std::ios::binary);
+    if (!in) n["key_file"].Fail("cannot read key file '" + n["key_file"].Str() + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    r->key = ss.str();
+    while (!r->key.empty() && (r->key.back() == '\n' || r->key.back() == '\r')) r->key.pop_back();
+  }
+  if (r->mode == RedactionOptions::Mode::kPseudonym && r->key.size() < 16)
+    n.Fail("pseudonym redaction needs a secret 'key' or 'key_file' of at least 16 bytes");
+}
+
+void ParseEngine(const Node& n, EngineOptions* e) {
+  n.OnlyKeys({"threads", "pane", "coarse_pane", "fine_window_limit", "watermark_delay",
+              "allowed_lateness", "batch_size", "queue_batches"});
+  if (n.Has("threads")) e->threads = static_cast<int>(n["threads"].Int(1, 256));
+  if (n.Has("pane")) e->pane_ns = n["pane"].Duration();
+  if (n.Has("coarse_pane")) e->coarse_pane_ns = n["coarse_pane"].Duration();
+  if (n.Has("fine_window_limit")) e->fine_window_limit_ns = n["fine_window_limit"].Duration();
+  if (n.Has("watermark_delay")) e->watermark_delay_ns = n["watermark_delay"].Duration(true);
+  if (n.Has("allowed_lateness")) e->allowed_lateness_ns = n["allowed_lateness"].Duration(true);
+  if (n.Has("batch_size")) e->batch_size = static_cast<size_t>(n["batch_size"].Int(1, 1 << 20));
+  if (n.Has("queue_batches")) e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));
+  if (e->coarse_pane_ns % e->pane_ns != 0) n["coarse_pane"].Fail("must be a multiple of 'pane'");
+}
+
+void ParseOutput(const Node& n, OutputOptions* o) {
+  n.OnlyKeys({"features", "late_events", "dead_letter", "dead_letter_samples", "counters"});
+  if (n.Has("features")) o->features = n["features"].Str();
+  if (n.Has("late_events")) o->late_events = n["late_events"].Str();
+  if (n.Has("dead_letter")) o->dead_letter = n["dead_letter"].Str();
+  if (n.Has("dead_letter_samples"))
+    o->dead_letter_samples_per_reason = static_cast<size_t>(n["dead_letter_samples"].Int(0, 1 << 20));
+  if (n.Has("counters")) o->counters = n["counters"].Str();
+}
+
+}  // namespace
+
+EngineConfig ParseConfig(const std::string& text, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
+  }
+  EngineConfig cfg;
+  cfg.path = name;
+  const Node top(root, name, "");
+  top.OnlyKeys({"sources", "redaction", "engine", "output", "views"});
+  if (top.Has("engine")) ParseEngine(top["engine"], &cfg.engine);
+  if (top.Has("redaction")) ParseRedaction(top["redaction"], &cfg.redaction);
+  if (top.Has("output")) ParseOutput(top["output"], &cfg.output);
+  if (top.Has("sources")) {
+    const Node s = top["sources"];
+    s.ExpectSequence();
+    for (size_t i = 0; i < s.size(); ++i) cfg.sources.push_back(ParseSource(s.At(i)));
+  }
+  if (!top.Has("views")) top.Fail("missing 'views'");
+  const Node views = top["views"];
+  views.ExpectSequence();
+  std::set<std::string> names;
+  for (size_t i = 0; i < views.size(); ++i) {
+    cfg.views.push_back(ParseView(views.At(i), cfg.engine));
+    if (!names.insert(cfg.views.back().name).second)
+      views.At(i)["name"].Fail("duplicate view name '" + cfg.views.back().name + "'");
+  }
+  return cfg;
+}
+
+EngineConfig LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+}  // namespace dnsight

@@ -1,0 +1,323 @@
+#include "engine/pipeline.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <limits>
+#include <thread>
+
+#include "engine/spsc_queue.h"
+#include "ingest/normalizer.h"
+
+namespace dnsight {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+struct Work {
+  enum class Kind : uint8_t { kBatch, kWatermark, kStop } kind = Kind::kBatch;
+  std::shared_ptr<const DnsEventBatch> batch;
+  std::vector<std::vector<uint32_t>> sel;  // per view
+  int64_t first_open_pane = 0;
+};
+
+constexpr uint32_t kStopMarker = UINT32_MAX;
+
+void SortRows(std::vector<FeatureRow>& rows) {
+  std::sort(rows.begin(), rows.end(), [](const FeatureRow& a, const FeatureRow& b) {
+    if (a.window_end_ns != b.window_end_ns) return a.window_end_ns < b.window_end_ns;
+    if (a.view != b.view) return a.view < b.view;
+    return a.entity_key < b.entity_key;
+  });
+}
+
+}  // namespace
+
+// One shard: a ViewShard per view, run inline or on its own thread.
+class Pipeline::Shard {
+ public:
+  Shard(const EngineConfig& cfg, bool threaded) : in_(cfg.engine.queue_batches), out_(cfg.engine.queue_batches) {
+    for (size_t v = 0; v < cfg.views.size(); ++v)
+      views_.push_back(std::make_unique<ViewShard>(static_cast<uint32_t>(v), cfg.views[v], cfg.engine));
+    if (threaded) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Shard() { Stop(); }
+
+  void Stop() {
+    if (!thread_.joinable()) return;
+    Work stop;
+    stop.kind = Work::Kind::kStop;
+    in_.Push(std::move(stop));
+    thread_.join();
+  }
+
+  void Handle(Work& w, std::vector<FeatureRow>* rows) {
+    if (w.kind == Work::Kind::kBatch) {
+      for (size_t v = 0; v < views_.size(); ++v)
+        if (!w.sel[v].empty()) views_[v]->Add(*w.batch, w.sel[v]);
+    } else if (w.kind == Work::Kind::kWatermark) {
+      for (auto& v : views_) v->CloseThrough(w.first_open_pane, rows);
+    }
+  }
+
+  SpscQueue<Work>& in() { return in_; }
+  SpscQueue<std::vector<FeatureRow>>& out() { return out_; }
+  const std::vector<std::unique_ptr<ViewShard>>& views() const { return views_; }
+
+ private:
+  void Loop() {
+    while (true) {
+      Work w = in_.Pop();
+      if (w.kind == Work::Kind::kStop) {
+        std::vector<FeatureRow> marker(1);
+        marker.back().view = kStopMarker;
+        out_.Push(std::move(marker));
+        return;
+      }
+      if (w.kind == Work::Kind::kWatermark) {
+        std::vector<FeatureRow> rows;
+        Handle(w, &rows);
+        out_.Push(std::move(rows));
+      } else {
+        Handle(w, nullptr);
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<ViewShard>> views_;
+  SpscQueue<Work> in_;
+  SpscQueue<std::vector<FeatureRow>> out_;
+  std::thread thread_;
+};
+
+class Pipeline::SourceSink : public ObservationSink {
+ public:
+  SourceSink(Pipeline& p, std::string name) : pipeline_(p) { counters_.name = std::move(name); }
+  void OnObservation(const RawDnsObservation& obs) override {
+    std::unique_lock lock(*mu_, std::defer_lock);
+    if (mu_) lock.lock();
+    pipeline_.Accept(obs, counters_);
+  }
+  void OnMalformed(std::string_view reason, std::span<const uint8_t> sample) override {
+    std::unique_lock lock(*mu_, std::defer_lock);
+    if (mu_) lock.lock();
+    pipeline_.Malformed(reason, sample, counters_);
+  }
+  SourceCounters counters_;
+  std::mutex* mu_ = nullptr;  // set when several sources share the pipeline
+
+ private:
+  Pipeline& pipeline_;
+};
+
+struct Pipeline::Impl {
+  const EngineConfig& cfg;
+  RowSink& sink;
+  EventNormalizer normalizer;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<std::unique_ptr<SourceSink>> sources;
+  std::mutex sources_mu;
+  bool threaded;
+
+  std::shared_ptr<DnsEventBatch> batch = std::make_shared<DnsEventBatch>();
+  int64_t max_ts = std::numeric_limits<int64_t>::min();
+  int64_t first_open_pane = std::numeric_limits<int64_t>::min();
+  PipelineCounters counters;
+  std::string key;
+  std::vector<FeatureRow> rows;
+  std::thread writer;
+  bool finished = false;
+
+  Impl(const EngineConfig& c, RowSink& s)
+      : cfg(c), sink(s), normalizer(NormalizerOptions{c.redaction, 1 << 18, 1 << 20}) {
+    threaded = c.engine.threads > 1;
+    for (int i = 0; i < c.engine.threads; ++i) shards.push_back(std::make_unique<Shard>(c, threaded));
+    if (threaded) writer = std::thread([this] { WriterLoop(); });
+  }
+
+  // Threaded mode: one row block per shard per watermark, in order; an empty marker
+  // (first_open_pane == max) ends the loop.
+  void WriterLoop() {
+    while (true) {
+      std::vector<FeatureRow> all;
+      bool stop = false;
+      for (auto& sh : shards) {
+        std::vector<FeatureRow> part = sh->out().Pop();
+        if (!part.empty() && part.back().view == kStopMarker) {
+          stop = true;
+          part.pop_back();
+        }
+        std::move(part.begin(), part.end(), std::back_inserter(all));
+      }
+      SortRows(all);
+      if (!all.empty()) sink.WriteRows(cfg.views, all);
+      if (stop) return;
+    }
+  }
+};
+
+Pipeline::Pipeline(const EngineConfig& cfg, RowSink& sink) : impl_(std::make_unique<Impl>(cfg, sink)) {}
+
+Pipeline::~Pipeline() {
+  if (!impl_->finished) Finish();
+}
+
+ObservationSink& Pipeline::AddSource(const std::string& name) {
+  impl_->sources.push_back(std::make_unique<SourceSink>(*this, name));
+  if (impl_->sources.size() > 1)
+    for (auto& s : impl_->sources) s->mu_ = &impl_->sources_mu;
+  return *impl_->sources.back();
+}
+
+void Pipeline::Malformed(std::string_view reason, std::span<const uint8_t> sample, SourceCounters& source) {
+  auto it = source.malformed.find(reason);
+  if (it == source.malformed.end()) it = source.malformed.emplace(std::string(reason), 0).first;
+  ++it->second;
+  if (it->second <= impl_->cfg.output.dead_letter_samples_per_reason) {
+    ++source.dead_letter_samples;
+    impl_->sink.WriteDeadLetter(source.name, reason, sample);
+  }
+}
+
+void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
+  Impl& m = *impl_;
+  ++m.counters.observations;
+  ++source.observations;
+  std::string_view reason;
+  if (!m.normalizer.Append(obs, m.batch.get(), &reason)) {
+    auto it = m.counters.rejected.find(reason);
+    if (it == m.counters.rejected.end()) it = m.counters.rejected.emplace(std::string(reason), 0).first;
+    ++it->second;
+    Malformed(reason, {reinterpret_cast<const uint8_t*>(obs.qname.data()), obs.qname.size()}, source);
+    return;
+  }
+  const DnsEvent& e = m.batch->events.back();
+  const int64_t pane_ns = m.cfg.engine.pane_ns;
+  const int64_t pane = FloorDiv(e.ts_ns, pane_ns);
+  if (pane < m.first_open_pane) {
+    const int64_t watermark = m.max_ts - m.cfg.engine.watermark_delay_ns;
+    if ((pane + 1) * pane_ns + m.cfg.engine.allowed_lateness_ns <= watermark) {
+      ++m.counters.late_dropped;
+      ++source.late_dropped;
+      m.sink.WriteLate(*m.batch, e, watermark);
+      m.batch->events.pop_back();
+      m.batch->arena.resize(e.qname_off);
+      return;
+    }
+    ++m.counters.late_admitted;
+    ++source.late_admitted;
+  }
+  ++m.counters.events;
+  if (e.ts_ns > m.max_ts) m.max_ts = e.ts_ns;
+  const int64_t next_open = FloorDiv(m.max_ts - m.cfg.engine.watermark_delay_ns, pane_ns);
+  if (m.first_open_pane == std::numeric_limits<int64_t>::min()) {
+    m.first_open_pane = next_open;  // first event: nothing before it is open or closed
+  }
+  if (m.batch->size() >= m.cfg.engine.batch_size) FlushBatch();
+  if (next_open > m.first_open_pane) AdvanceWatermark(next_open);
+}
+
+void Pipeline::FlushBatch() {
+  Impl& m = *impl_;
+  if (m.batch->events.empty()) return;
+  const size_t nviews = m.cfg.views.size();
+  const size_t nshards = m.shards.size();
+  std::vector<Work> work(nshards);
+  for (auto& w : work) {
+    w.kind = Work::Kind::kBatch;
+    w.batch = m.batch;
+    w.sel.resize(nviews);
+  }
+  const DnsEventBatch& b = *m.batch;
+  for (uint32_t i = 0; i < b.events.size(); ++i) {
+    const DnsEvent& e = b.events[i];
+    for (size_t v = 0; v < nviews; ++v) {
+      const FeatureView& view = m.cfg.views[v];
+      if (!view.Accepts(b, e)) continue;
+      size_t shard = 0;
+      if (nshards > 1) {
+        view.EntityKey(b, e, &m.key);
+        shard = XXH3_64bits(m.key.data(), m.key.size()) % nshards;
+      }
+      work[shard].sel[v].push_back(i);
+    }
+  }
+  for (size_t s = 0; s < nshards; ++s) {
+    if (m.threaded) {
+      m.shards[s]->in().Push(std::move(work[s]));
+    } else {
+      m.shards[s]->Handle(work[s], nullptr);
+    }
+  }
+  m.batch = std::make_shared<DnsEventBatch>();
+  m.batch->events.reserve(m.cfg.engine.batch_size);
+}
+
+void Pipeline::AdvanceWatermark(int64_t first_open_pane) {
+  Impl& m = *impl_;
+  FlushBatch();
+  m.first_open_pane = first_open_pane;
+  for (auto& sh : m.shards) {
+    Work w;
+    w.kind = Work::Kind::kWatermark;
+    w.first_open_pane = first_open_pane;
+    if (m.threaded) {
+      sh->in().Push(std::move(w));
+    } else {
+      sh->Handle(w, &m.rows);
+    }
+  }
+  if (!m.threaded && !m.rows.empty()) {
+    SortRows(m.rows);
+    m.sink.WriteRows(m.cfg.views, m.rows);
+    m.rows.clear();
+  }
+}
+
+void Pipeline::Finish() {
+  Impl& m = *impl_;
+  if (m.finished) return;
+  m.finished = true;
+  if (m.max_ts != std::numeric_limits<int64_t>::min()) {
+    // End of input: every pane that holds data closes.
+    AdvanceWatermark(FloorDiv(m.max_ts, m.cfg.engine.pane_ns) + 1);
+  } else {
+    FlushBatch();
+  }
+  if (m.threaded) {
+    // Each shard answers kStop with a block holding only the stop marker, after all its
+    // row blocks; the writer ends when it has seen the markers of every shard.
+    for (auto& sh : m.shards) sh->Stop();
+    m.writer.join();
+  }
+}
+
+}  // namespace dnsight
+
+namespace dnsight {
+
+PipelineCounters Pipeline::counters() const {
+  PipelineCounters c = impl_->counters;
+  for (const auto& sh : impl_->shards) {
+    for (const auto& v : sh->views()) {
+      c.rows += v->counters().rows;
+      c.evictions += v->counters().evictions;
+      c.entities_created += v->counters().entities_created;
+      c.entities += v->entity_count();
+      c.state_bytes += v->MemoryBytes();
+    }
+  }
+  return c;
+}
+
+std::vector<SourceCounters> Pipeline::source_counters() const {
+  std::vector<SourceCounters> out;
+  for (const auto& s : impl_->sources) out.push_back(s->counters_);
+  return out;
+}
+
+}  // namespace dnsight

@@ -1,0 +1,99 @@
+// Pipeline: from observations to feature rows — normalize, route, window, emit.
+//
+//   sources ──► SourceSink (per source: counters, dead letter) ──► Pipeline::Accept
+//     ──► normalize ──► watermark / lateness check ──► batch ──► route by entity key
+//     ──► N shards (ViewShard per view) ──► rows, sorted per closed pane ──► RowSink
+//
+// The watermark is max event time seen minus watermark_delay. A pane closes when the
+// watermark passes its end. An event whose pane is closed is late: within
+// allowed_lateness it is still folded in (counted as late_admitted); beyond it, it goes
+// to the late side output (counted as late_dropped) and is not aggregated.
+//
+// With threads > 1, each shard runs on its own thread and owns the entities whose key
+// hashes to it; batches reach shards over bounded SPSC queues (no locks on the data
+// path, backpressure when full). Rows of one closed pane are sorted by (view, entity)
+// before they are written, so output is identical for any thread count.
+//
+// Thread-safety: Accept/OnMalformed must be called from one thread at a time (the
+// caller serializes several sources). Finish() must be called once, at the end.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsight/observation.h"
+#include "engine/config.h"
+#include "engine/view_shard.h"
+
+namespace dnsight {
+
+// Where rows and rejected input go. Implementations: JSON-lines files (row_writer.h),
+// and collectors in tests.
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual void WriteRows(const std::vector<FeatureView>& views, std::span<const FeatureRow> rows) = 0;
+  // A late event (beyond allowed lateness), for the side output.
+  virtual void WriteLate(const DnsEventBatch& batch, const DnsEvent& e, int64_t watermark_ns) = 0;
+  // A sampled malformed input.
+  virtual void WriteDeadLetter(std::string_view source, std::string_view reason,
+                               std::span<const uint8_t> sample) = 0;
+};
+
+struct PipelineCounters {
+  uint64_t observations = 0;
+  uint64_t events = 0;           // normalized and routed
+  uint64_t late_admitted = 0;
+  uint64_t late_dropped = 0;
+  uint64_t rows = 0;
+  uint64_t evictions = 0;
+  uint64_t entities = 0;         // live at the end
+  uint64_t entities_created = 0;
+  uint64_t state_bytes = 0;      // at the end
+  std::map<std::string, uint64_t, std::less<>> rejected;  // normalization failures by reason
+};
+
+struct SourceCounters {
+  std::string name;
+  uint64_t observations = 0;
+  uint64_t late_admitted = 0;
+  uint64_t late_dropped = 0;
+  std::map<std::string, uint64_t, std::less<>> malformed;
+  uint64_t dead_letter_samples = 0;
+};
+
+class Pipeline {
+ public:
+  // cfg and sink must outlive the pipeline.
+  Pipeline(const EngineConfig& cfg, RowSink& sink);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // An ObservationSink for one source; counts and samples its malformed input.
+  ObservationSink& AddSource(const std::string& name);
+  // Flushes all batches and closes every pane (end of input).
+  void Finish();
+
+  PipelineCounters counters() const;
+  std::vector<SourceCounters> source_counters() const;
+
+ private:
+  class SourceSink;
+  class Shard;
+  void Accept(const RawDnsObservation& obs, SourceCounters& source);
+  void Malformed(std::string_view reason, std::span<const uint8_t> sample, SourceCounters& source);
+  void FlushBatch();
+  void AdvanceWatermark(int64_t first_open_pane);
+  void CollectRows(std::vector<FeatureRow>& rows);
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dnsight

@@ -1,0 +1,155 @@
+#include "engine/row_writer.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "common/dns_names.h"
+#include "common/time_util.h"
+
+namespace dnsight {
+namespace {
+
+FILE* OpenOutput(const std::string& path) {
+  if (path.empty()) return nullptr;
+  if (path == "-") return stdout;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) throw ConfigError(path + ": cannot open for writing: " + std::strerror(errno));
+  return f;
+}
+
+void CloseOutput(FILE* f) {
+  if (f == nullptr) return;
+  if (f == stdout) {
+    std::fflush(f);
+  } else {
+    std::fclose(f);
+  }
+}
+
+}  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          // Non-ASCII bytes are not guaranteed to be UTF-8 here: escape them all.
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+JsonLinesRowSink::JsonLinesRowSink(const std::string& features, const std::string& late,
+                                   const std::string& dead_letter)
+    : features_(OpenOutput(features)), late_(OpenOutput(late)), dead_(OpenOutput(dead_letter)) {}
+
+JsonLinesRowSink::~JsonLinesRowSink() {
+  CloseOutput(features_);
+  CloseOutput(late_);
+  CloseOutput(dead_);
+}
+
+void JsonLinesRowSink::Flush() {
+  for (FILE* f : {features_, late_, dead_})
+    if (f) std::fflush(f);
+}
+
+void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
+                                 std::span<const FeatureRow> rows) {
+  if (features_ == nullptr) return;
+  std::string& b = buf_;
+  for (const FeatureRow& r : rows) {
+    const FeatureView& v = views[r.view];
+    b.clear();
+    b.append("{\"view\":");
+    AppendJsonString(v.name, &b);
+    b.append(",\"version\":\"").append(v.version).append("\",\"entity\":");
+    AppendJsonString(v.EntityText(r.entity_key), &b);
+    b.append(",\"window_end\":\"").append(FormatRfc3339(r.window_end_ns));
+    b.append("\",\"window_end_ns\":").append(std::to_string(r.window_end_ns));
+    b.append(",\"features\":{");
+    for (size_t i = 0; i < r.values.size(); ++i) {
+      if (i) b.push_back(',');
+      AppendJsonString(v.feature_names[i], &b);
+      b.push_back(':');
+      AppendJsonNumber(r.values[i], &b);
+    }
+    b.append("}}\n");
+    std::fwrite(b.data(), 1, b.size(), features_);
+  }
+}
+
+void JsonLinesRowSink::WriteLate(const DnsEventBatch& batch, const DnsEvent& e, int64_t watermark_ns) {
+  if (late_ == nullptr) return;
+  std::string b;
+  b.append("{\"ts\":\"").append(FormatRfc3339(e.ts_ns));
+  b.append("\",\"watermark\":\"").append(FormatRfc3339(watermark_ns)).append("\",\"client\":");
+  AppendJsonString(e.client.ToString(), &b);
+  b.append(",\"qname\":");
+  AppendJsonString(batch.qname(e), &b);
+  b.append(",\"qtype\":");
+  AppendJsonString(QtypeName(e.qtype), &b);
+  b.append(",\"rcode\":");
+  if (e.rcode < 0) {
+    b.append("null");
+  } else {
+    AppendJsonString(RcodeName(e.rcode), &b);
+  }
+  b.append("}\n");
+  std::fwrite(b.data(), 1, b.size(), late_);
+}
+
+void JsonLinesRowSink::WriteDeadLetter(std::string_view source, std::string_view reason,
+                                       std::span<const uint8_t> sample) {
+  if (dead_ == nullptr) return;
+  constexpr size_t kMaxSample = 512;
+  const size_t n = std::min(sample.size(), kMaxSample);
+  bool printable = true;
+  for (size_t i = 0; i < n; ++i) printable &= sample[i] >= 0x20 && sample[i] < 0x7f;
+  std::string b;
+  b.append("{\"source\":");
+  AppendJsonString(source, &b);
+  b.append(",\"reason\":");
+  AppendJsonString(reason, &b);
+  b.append(",\"size\":").append(std::to_string(sample.size()));
+  if (printable) {
+    b.append(",\"sample\":");
+    AppendJsonString({reinterpret_cast<const char*>(sample.data()), n}, &b);
+  } else {
+    b.append(",\"sample_hex\":\"");
+    static const char kHex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; ++i) {
+      b.push_back(kHex[sample[i] >> 4]);
+      b.push_back(kHex[sample[i] & 15]);
+    }
+    b.push_back('"');
+  }
+  b.append("}\n");
+  std::fwrite(b.data(), 1, b.size(), dead_);
+}
+
+}  // namespace dnsight

@@ -1,0 +1,51 @@
+// JsonLinesRowSink: writes feature rows, late events and dead letters as JSON lines.
+//
+// Feature row:  {"view":"client","version":"9f3c…","entity":"192.0.2.7",
+//                "window_end":"2026-11-23T10:00:10Z","window_end_ns":…,
+//                "features":{"queries_1m":12,"nxdomain_ratio_1m":0.25,…}}
+// Undefined values (a mean of nothing) are written as null.
+// Late event:   {"ts":"…","watermark":"…","client":"…","qname":"…","qtype":"A","rcode":"NOERROR"}
+// Dead letter:  {"source":"jsonl:x","reason":"bad_json","size":123,"sample":"<text or hex>"}
+//
+// Each output is its own file ("-" is stdout). Files are flushed on Flush() and at
+// destruction. Thread-safety: WriteRows may be called from a writer thread while
+// WriteLate / WriteDeadLetter are called from the ingest thread; each output has its own
+// buffer, and two outputs must not name the same file.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "engine/pipeline.h"
+
+namespace dnsight {
+
+class JsonLinesRowSink : public RowSink {
+ public:
+  // Empty paths disable that output (rows still go to features when set).
+  // Throws ConfigError if a file cannot be opened (startup only).
+  JsonLinesRowSink(const std::string& features, const std::string& late,
+                   const std::string& dead_letter);
+  ~JsonLinesRowSink() override;
+  JsonLinesRowSink(const JsonLinesRowSink&) = delete;
+  JsonLinesRowSink& operator=(const JsonLinesRowSink&) = delete;
+
+  void WriteRows(const std::vector<FeatureView>& views, std::span<const FeatureRow> rows) override;
+  void WriteLate(const DnsEventBatch& batch, const DnsEvent& e, int64_t watermark_ns) override;
+  void WriteDeadLetter(std::string_view source, std::string_view reason,
+                       std::span<const uint8_t> sample) override;
+  void Flush();
+
+ private:
+  FILE* features_ = nullptr;
+  FILE* late_ = nullptr;
+  FILE* dead_ = nullptr;
+  std::string buf_;
+};
+
+// JSON string escaping (RFC 8259), appended to *out with quotes.
+void AppendJsonString(std::string_view s, std::string* out);
+// Shortest round-trip form; NaN and infinities as null.
+void AppendJsonNumber(double v, std::string* out);
+
+}  // namespace dnsight

@@ -1,0 +1,241 @@
+#include "engine/view_shard.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace dnsight {
+namespace {
+
+constexpr size_t kMaxFreeAggVectors = 4096;
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
+
+}  // namespace
+
+struct ViewShard::Pane {
+  int64_t index = 0;
+  AggVector aggs;
+};
+
+struct ViewShard::Entity {
+  std::string key;
+  std::deque<Pane> fine;
+  std::deque<Pane> coarse;
+  int64_t last_pane = std::numeric_limits<int64_t>::min();  // latest on-time pane
+  int64_t dirty_pane = std::numeric_limits<int64_t>::min();
+  std::vector<uint32_t> pending;  // selection being gathered in Add()
+  std::vector<SeriesTransform> transforms;
+};
+
+ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineOptions& options)
+    : view_index_(view_index),
+      view_(view),
+      pane_ns_(options.pane_ns),
+      coarse_ns_(options.coarse_pane_ns) {
+  int64_t longest_fine = 0, longest_coarse = 0;
+  for (int64_t w : view.windows_ns) {
+    if (w > options.fine_window_limit_ns) {
+      has_coarse_ = true;
+      longest_coarse = std::max(longest_coarse, w);
+    } else {
+      longest_fine = std::max(longest_fine, w);
+    }
+  }
+  fine_panes_kept_ = std::max(CeilDiv(longest_fine, pane_ns_), int64_t{1});
+  coarse_panes_kept_ = CeilDiv(longest_coarse, coarse_ns_) + 1;
+  evict_after_panes_ =
+      CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
+  scratch_ = NewAggs();
+}
+
+ViewShard::~ViewShard() = default;
+
+ViewShard::AggVector ViewShard::NewAggs() {
+  if (!free_aggs_.empty()) {
+    AggVector v = std::move(free_aggs_.back());
+    free_aggs_.pop_back();
+    return v;
+  }
+  AggVector v;
+  v.reserve(view_.aggregations.size());
+  for (const auto& spec : view_.aggregations) v.push_back(MakeAggState(spec));
+  return v;
+}
+
+void ViewShard::Recycle(AggVector&& aggs) {
+  if (free_aggs_.size() >= kMaxFreeAggVectors) return;
+  for (auto& a : aggs) a->Reset();
+  free_aggs_.push_back(std::move(aggs));
+}
+
+ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key) {
+  auto it = entities_.find(key);
+  if (it != entities_.end()) return *it->second;
+  auto e = std::make_unique<Entity>();
+  e->key = key;
+  e->transforms.reserve(view_.transforms.size());
+  for (const auto& t : view_.transforms) e->transforms.emplace_back(t.spec);
+  ++counters_.entities_created;
+  return *entities_.emplace(key, std::move(e)).first->second;
+}
+
+ViewShard::Pane& ViewShard::PaneFor(std::deque<Pane>& panes, int64_t index) {
+  // Panes are sorted by index; new events almost always hit the last one.
+  auto it = panes.end();
+  while (it != panes.begin() && std::prev(it)->index > index) --it;
+  if (it != panes.begin() && std::prev(it)->index == index) return *std::prev(it);
+  Pane p;
+  p.index = index;
+  p.aggs = NewAggs();
+  return *panes.insert(it, std::move(p));
+}
+
+void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
+  // Group the selection by entity first, so each aggregation sees runs of events.
+  touched_.clear();
+  for (uint32_t i : sel) {
+    view_.EntityKey(batch, batch.events[i], &key_);
+    Entity& e = FindOrCreate(key_);
+    if (e.pending.empty()) touched_.push_back(&e);
+    e.pending.push_back(i);
+  }
+  counters_.events += sel.size();
+  const int64_t coarse_ratio = coarse_ns_ / pane_ns_;
+  for (Entity* e : touched_) {
+    auto& pending = e->pending;
+    size_t start = 0;
+    while (start < pending.size()) {
+      const int64_t pane = FloorDiv(batch.events[pending[start]].ts_ns, pane_ns_);
+      size_t end = start + 1;
+      while (end < pending.size() && FloorDiv(batch.events[pending[end]].ts_ns, pane_ns_) == pane)
+        ++end;
+      const std::span<const uint32_t> run(pending.data() + start, end - start);
+      if (pane < first_open_pane_) {
+        // Late but admitted: the base pane was already emitted and rolled up, so update
+        // the coarse pane too (if the view has coarse windows).
+        counters_.late_admitted += run.size();
+        if (pane >= first_open_pane_ - fine_panes_kept_) {
+          for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
+        }
+        if (has_coarse_) {
+          for (auto& a : PaneFor(e->coarse, FloorDiv(pane, coarse_ratio)).aggs) a->Update(batch, run);
+        }
+      } else {
+        for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
+        e->last_pane = std::max(e->last_pane, pane);
+        if (e->dirty_pane != pane) {
+          // An entity can be dirty in several open panes; each gets one row.
+          auto& list = dirty_[pane];
+          if (list.empty() || list.back() != e) list.push_back(e);
+          e->dirty_pane = pane;
+        }
+      }
+      start = end;
+    }
+    pending.clear();
+  }
+}
+
+void ViewShard::MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi) {
+  for (auto& s : scratch_) s->Reset();
+  for (const Pane& p : panes) {
+    if (p.index < lo) continue;
+    if (p.index >= hi) break;
+    for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*p.aggs[a]);
+  }
+}
+
+void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out) {
+  const int64_t coarse_ratio = coarse_ns_ / pane_ns_;
+  const int64_t end_ns = (pane_index + 1) * pane_ns_;
+  // Roll the closing base pane into its coarse pane.
+  if (has_coarse_) {
+    for (const Pane& p : e.fine) {
+      if (p.index != pane_index) continue;
+      Pane& c = PaneFor(e.coarse, FloorDiv(pane_index, coarse_ratio));
+      for (size_t a = 0; a < c.aggs.size(); ++a) c.aggs[a]->Merge(*p.aggs[a]);
+    }
+  }
+  FeatureRow row;
+  row.view = view_index_;
+  row.window_end_ns = end_ns;
+  row.entity_key = e.key;
+  row.values.reserve(view_.feature_names.size());
+  const int64_t coarse_end = FloorDiv(end_ns, coarse_ns_);  // first coarse pane not complete
+  for (int64_t w : view_.windows_ns) {
+    const bool fine = !has_coarse_ || w <= fine_panes_kept_ * pane_ns_;
+    if (fine) {
+      MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1);
+    } else {
+      MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end);
+    }
+    const double seconds = static_cast<double>(w) / 1e9;
+    for (size_t a = 0; a < scratch_.size(); ++a) {
+      finalized_.clear();
+      scratch_[a]->Finalize(&finalized_);
+      for (double v : finalized_) row.values.push_back(view_.per_second[a] ? v / seconds : v);
+    }
+  }
+  for (size_t t = 0; t < e.transforms.size(); ++t) {
+    e.transforms[t].Push(end_ns, row.values[static_cast<size_t>(view_.transform_source_index[t])]);
+    row.values.push_back(e.transforms[t].Value());
+  }
+  out->push_back(std::move(row));
+  ++counters_.rows;
+
+  // Drop panes no window or late event can need any more.
+  while (!e.fine.empty() && e.fine.front().index <= pane_index - fine_panes_kept_) {
+    Recycle(std::move(e.fine.front().aggs));
+    e.fine.pop_front();
+  }
+  while (!e.coarse.empty() && e.coarse.front().index < coarse_end - coarse_panes_kept_) {
+    Recycle(std::move(e.coarse.front().aggs));
+    e.coarse.pop_front();
+  }
+  expiry_[pane_index + evict_after_panes_].emplace_back(&e, e.last_pane);
+}
+
+void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* out) {
+  if (first_open_pane <= first_open_pane_) return;
+  while (!dirty_.empty() && dirty_.begin()->first < first_open_pane) {
+    const int64_t pane = dirty_.begin()->first;
+    for (Entity* e : dirty_.begin()->second) Emit(*e, pane, out);
+    dirty_.erase(dirty_.begin());
+  }
+  while (!expiry_.empty() && expiry_.begin()->first < first_open_pane) {
+    for (auto [e, scheduled_last] : expiry_.begin()->second) {
+      if (e->last_pane != scheduled_last) continue;  // active since; a later entry exists
+      ++counters_.evictions;
+      for (auto& p : e->fine) Recycle(std::move(p.aggs));
+      for (auto& p : e->coarse) Recycle(std::move(p.aggs));
+      const std::string key = e->key;
+      entities_.erase(key);  // destroys *e
+    }
+    expiry_.erase(expiry_.begin());
+  }
+  first_open_pane_ = first_open_pane;
+}
+
+size_t ViewShard::MemoryBytes() const {
+  size_t total = 0;
+  for (const auto& [key, e] : entities_) {
+    total += sizeof(Entity) + key.capacity() * 2 + 64;  // map node + both key copies
+    for (const auto* panes : {&e->fine, &e->coarse}) {
+      for (const Pane& p : *panes) {
+        total += sizeof(Pane);
+        for (const auto& a : p.aggs) total += a->MemoryBytes();
+      }
+    }
+    for (const auto& t : e->transforms) total += t.MemoryBytes();
+  }
+  return total;
+}
+
+}  // namespace dnsight

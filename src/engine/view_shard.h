@@ -1,0 +1,99 @@
+// ViewShard: one shard's windowed state for one feature view.
+//
+// Holds, per entity, the panes that are still needed: base panes (engine pane size) for
+// windows up to fine_window_limit, coarse panes for longer windows. Each event updates
+// one base pane. When the watermark closes a pane, every entity that had events in it
+// emits one FeatureRow: the base pane is rolled into its coarse pane, each window is
+// merged from its panes, and transforms are applied.
+//
+// Window semantics at emission time T (the closed pane's end):
+//   window w <= fine_window_limit: events in [T - w, T);
+//   window w  > fine_window_limit: events in [Tc - w, Tc), Tc = T rounded down to the
+//   coarse pane (a hopping window that advances once per coarse pane).
+// Late events (pane already closed, but within allowed lateness) update their panes, so
+// windows emitted later include them; rows already emitted are not revised.
+// An entity with no event for longest window + allowed lateness is evicted.
+//
+// Thread-safety: none; a ViewShard belongs to one shard thread. The view must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dnsight/aggregator.h"
+#include "engine/config.h"
+#include "features/feature_view.h"
+
+namespace dnsight {
+
+struct FeatureRow {
+  uint32_t view = 0;
+  int64_t window_end_ns = 0;
+  std::string entity_key;
+  std::vector<double> values;  // parallel to FeatureView::feature_names
+};
+
+struct ViewShardCounters {
+  uint64_t events = 0;
+  uint64_t late_admitted = 0;
+  uint64_t rows = 0;
+  uint64_t evictions = 0;
+  uint64_t entities_created = 0;
+};
+
+class ViewShard {
+ public:
+  ViewShard(uint32_t view_index, const FeatureView& view, const EngineOptions& options);
+  ~ViewShard();
+  ViewShard(const ViewShard&) = delete;
+  ViewShard& operator=(const ViewShard&) = delete;
+
+  // Folds the selected events in. REQUIRES: every selected event is accepted by the view
+  // and not later than allowed lateness (the router diverts those).
+  void Add(const DnsEventBatch& batch, std::span<const uint32_t> sel);
+  // Closes every pane that ends at or before `first_open_pane * pane`, appending rows.
+  void CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* out);
+
+  size_t entity_count() const { return entities_.size(); }
+  size_t MemoryBytes() const;
+  const ViewShardCounters& counters() const { return counters_; }
+
+ private:
+  struct Pane;
+  struct Entity;
+  using AggVector = std::vector<std::unique_ptr<AggState>>;
+
+  Entity& FindOrCreate(const std::string& key);
+  Pane& PaneFor(std::deque<Pane>& panes, int64_t index);
+  AggVector NewAggs();
+  void Recycle(AggVector&& aggs);
+  void Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out);
+  void MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi);
+
+  uint32_t view_index_;
+  const FeatureView& view_;
+  int64_t pane_ns_, coarse_ns_;
+  int64_t fine_panes_kept_ = 0;    // base panes a fine window or lateness may need
+  int64_t coarse_panes_kept_ = 0;  // coarse panes the longest coarse window needs
+  bool has_coarse_ = false;
+  int64_t evict_after_panes_;
+  int64_t first_open_pane_ = INT64_MIN;
+
+  std::unordered_map<std::string, std::unique_ptr<Entity>> entities_;
+  std::map<int64_t, std::vector<Entity*>> dirty_;  // pane index -> entities with events
+  std::map<int64_t, std::vector<std::pair<Entity*, int64_t>>> expiry_;
+  std::vector<AggVector> free_aggs_;
+  AggVector scratch_;  // per-aggregation merge target for window values
+  std::vector<double> finalized_;
+  std::string key_;
+  std::vector<Entity*> touched_;
+  ViewShardCounters counters_;
+};
+
+}  // namespace dnsight

@@ -1,0 +1,737 @@
+// The AggState implementations behind include/dnsight/aggregator.h.
+//
+// Hot path: Update is one virtual call per (state, batch); inside it the field is
+// dispatched once to a loop specialised for that field, so the per-event work is a field
+// load, a NaN test and the fold itself, with no virtual calls and no heap allocation
+// (categorical keys of numeric fields are formatted into a stack-local std::string that
+// stays within its small-string buffer).
+//
+// Semantics shared by every kind:
+//   - Numeric kinds (sum/min/max/mean/variance/quantiles) skip events whose field is
+//     absent (NaN); count and ratio count every selected event.
+//   - Categorical kinds (distinct/topk/entropy) skip events whose key is empty: an absent
+//     value (e.g. no rcode, no client address) or, for kSubdomain, a query for the
+//     registered domain itself.
+//   - Mean and variance: each Update computes the batch's (n, mean, M2) in two passes and
+//     folds it in with Chan et al.'s pairwise formula (the same formula merges states), so
+//     there is no division per event and the result matches Welford's.
+//
+// Serialized form (version 1): u8 version, u8 kind, then the kind's payload:
+//   count: varint n              sum: varint n, f64 sum
+//   min/max: varint n, f64 v (only when n > 0)
+//   mean/variance: varint n, f64 mean, f64 M2 (only when n > 0)
+//   ratio: varint matched, varint selected
+//   distinct/quantiles/topk/entropy: the sketch's own serialized form.
+// f64 is IEEE-754 little-endian. Deserialize rejects any other byte sequence (wrong kind,
+// wrong sketch parameters, trailing bytes, inconsistent values) with InvalidArgument and
+// leaves the state unchanged.
+//
+// EventPredicate semantics (see Matches below): an absent numeric value (NaN) matches only
+// kNotIn (it is in no set); kGe / kLe use numbers[0] and never match categorical fields;
+// `strings` are compared against the CategoryField bytes (decimal text for numeric fields,
+// raw 4/16 address bytes for client/server); kPresent means "not NaN" / "not empty".
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "dnsight/aggregator.h"
+#include "features/categorical_counts.h"
+#include "features/ddsketch.h"
+#include "features/hyperloglog.h"
+#include "features/space_saving.h"
+
+namespace dnsight {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr uint8_t kAggFormatVersion = 1;
+
+// ---- Field access, specialised per field ----------------------------------------------
+
+// Must agree with NumericField() in dns_event.cc; aggregators_test checks every field.
+template <DnsField F>
+struct NumericOf {
+  double operator()(const DnsEventBatch& b, const DnsEvent& e) const {
+    if constexpr (F == DnsField::kQnameLength) {
+      return e.qname_len;
+    } else if constexpr (F == DnsField::kLabelCount) {
+      return e.label_count;
+    } else if constexpr (F == DnsField::kLabelEntropy) {
+      return e.label_entropy;
+    } else if constexpr (F == DnsField::kLatencyMs) {
+      return e.latency_ns < 0 ? kNaN : static_cast<double>(e.latency_ns) / 1e6;
+    } else if constexpr (F == DnsField::kTtl) {
+      return e.min_ttl < 0 ? kNaN : static_cast<double>(e.min_ttl);
+    } else if constexpr (F == DnsField::kResponseSize) {
+      return e.rcode < 0 ? kNaN : e.response_size;
+    } else if constexpr (F == DnsField::kQuerySize) {
+      return e.query_size == 0 ? kNaN : e.query_size;
+    } else if constexpr (F == DnsField::kAnswerCount) {
+      return e.rcode < 0 ? kNaN : e.answer_count;
+    } else if constexpr (F == DnsField::kRcode) {
+      return e.rcode < 0 ? kNaN : e.rcode;
+    } else if constexpr (F == DnsField::kQtype) {
+      return e.qtype;
+    } else if constexpr (F == DnsField::kSubdomainLength) {
+      return static_cast<double>(b.subdomain(e).size());
+    } else if constexpr (F == DnsField::kTransport) {
+      return static_cast<double>(e.transport);
+    } else {
+      return NumericField(b, e, F);
+    }
+  }
+};
+
+struct GenericNumeric {
+  DnsField field;
+  double operator()(const DnsEventBatch& b, const DnsEvent& e) const { return NumericField(b, e, field); }
+};
+
+// Calls fn(extractor) with an extractor specialised for `f`.
+template <typename Fn>
+void WithNumeric(DnsField f, Fn&& fn) {
+  switch (f) {
+#define DNSIGHT_NUMERIC_CASE(F) \
+  case DnsField::F:             \
+    fn(NumericOf<DnsField::F>{}); \
+    return;
+    DNSIGHT_NUMERIC_CASE(kQnameLength)
+    DNSIGHT_NUMERIC_CASE(kLabelCount)
+    DNSIGHT_NUMERIC_CASE(kLabelEntropy)
+    DNSIGHT_NUMERIC_CASE(kLatencyMs)
+    DNSIGHT_NUMERIC_CASE(kTtl)
+    DNSIGHT_NUMERIC_CASE(kResponseSize)
+    DNSIGHT_NUMERIC_CASE(kQuerySize)
+    DNSIGHT_NUMERIC_CASE(kAnswerCount)
+    DNSIGHT_NUMERIC_CASE(kRcode)
+    DNSIGHT_NUMERIC_CASE(kQtype)
+    DNSIGHT_NUMERIC_CASE(kSubdomainLength)
+    DNSIGHT_NUMERIC_CASE(kTransport)
+#undef DNSIGHT_NUMERIC_CASE
+    default:
+      fn(GenericNumeric{f});
+      return;
+  }
+}
+
+bool IsCategorical(DnsField f) {
+  switch (f) {
+    case DnsField::kQname:
+    case DnsField::kRegisteredDomain:
+    case DnsField::kSubdomain:
+    case DnsField::kClient:
+    case DnsField::kServer:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Key of a categorical field (names and addresses live in the batch; no scratch needed).
+template <DnsField F>
+struct CategoryOf {
+  std::string_view operator()(const DnsEventBatch& b, const DnsEvent& e, std::string*) const {
+    if constexpr (F == DnsField::kQname) {
+      return b.qname(e);
+    } else if constexpr (F == DnsField::kRegisteredDomain) {
+      return b.registered_domain(e);
+    } else if constexpr (F == DnsField::kSubdomain) {
+      return b.subdomain(e);
+    } else if constexpr (F == DnsField::kClient) {
+      return {reinterpret_cast<const char*>(e.client.bytes.data()), e.client.size()};
+    } else {
+      static_assert(F == DnsField::kServer);
+      return {reinterpret_cast<const char*>(e.server.bytes.data()), e.server.size()};
+    }
+  }
+};
+
+struct GenericCategory {
+  DnsField field;
+  std::string_view operator()(const DnsEventBatch& b, const DnsEvent& e, std::string* scratch) const {
+    return CategoryField(b, e, field, scratch);
+  }
+};
+
+template <typename Fn>
+void WithCategory(DnsField f, Fn&& fn) {
+  switch (f) {
+    case DnsField::kQname: fn(CategoryOf<DnsField::kQname>{}); return;
+    case DnsField::kRegisteredDomain: fn(CategoryOf<DnsField::kRegisteredDomain>{}); return;
+    case DnsField::kSubdomain: fn(CategoryOf<DnsField::kSubdomain>{}); return;
+    case DnsField::kClient: fn(CategoryOf<DnsField::kClient>{}); return;
+    case DnsField::kServer: fn(CategoryOf<DnsField::kServer>{}); return;
+    default: fn(GenericCategory{f}); return;
+  }
+}
+
+// Calls add(key) for every selected event with a non-empty key.
+template <typename Add>
+void ForEachKey(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t> sel, Add&& add) {
+  WithCategory(f, [&](auto get) {
+    std::string scratch;  // only numeric fields use it; their keys fit the inline buffer
+    const DnsEvent* events = batch.events.data();
+    for (const uint32_t i : sel) {
+      const std::string_view key = get(batch, events[i], &scratch);
+      if (!key.empty()) add(key);
+    }
+  });
+}
+
+// ---- Serialization helpers ------------------------------------------------------------
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutF64(std::string* out, double d) {
+  const uint64_t v = std::bit_cast<uint64_t>(d);
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void PutHeader(std::string* out, AggKind kind) {
+  out->push_back(static_cast<char>(kAggFormatVersion));
+  out->push_back(static_cast<char>(kind));
+}
+
+// Bounds-checked reader over the front of a view; every read fails rather than overrun.
+struct Reader {
+  std::string_view in;
+  bool U8(uint8_t* v) {
+    if (in.empty()) return false;
+    *v = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return true;
+  }
+  bool Varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!U8(&b)) return false;
+      if (shift == 63 && b > 1) return false;
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool F64(double* d) {
+    if (in.size() < 8) return false;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+    in.remove_prefix(8);
+    *d = std::bit_cast<double>(v);
+    return true;
+  }
+};
+
+Status ReadHeader(Reader* r, AggKind kind) {
+  uint8_t version, k;
+  if (!r->U8(&version) || !r->U8(&k)) return Status::InvalidArgument("agg: truncated header");
+  if (version != kAggFormatVersion) return Status::InvalidArgument("agg: unknown format version");
+  if (k != static_cast<uint8_t>(kind)) return Status::InvalidArgument("agg: kind mismatch");
+  return Status::Ok();
+}
+
+Status Truncated() { return Status::InvalidArgument("agg: truncated payload"); }
+Status TrailingBytes() { return Status::InvalidArgument("agg: trailing bytes"); }
+
+uint64_t SatAdd(uint64_t a, uint64_t b) {
+  const uint64_t s = a + b;
+  return s < a ? std::numeric_limits<uint64_t>::max() : s;
+}
+
+// ---- States -----------------------------------------------------------------------------
+
+class CountState final : public AggState {
+ public:
+  void Update(const DnsEventBatch&, std::span<const uint32_t> sel) override { n_ += sel.size(); }
+  void Merge(const AggState& other) override { n_ = SatAdd(n_, static_cast<const CountState&>(other).n_); }
+  void Finalize(std::vector<double>* out) const override { out->push_back(static_cast<double>(n_)); }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, AggKind::kCount);
+    PutVarint(out, n_);
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, AggKind::kCount); !s.ok()) return s;
+    uint64_t n;
+    if (!r.Varint(&n)) return Truncated();
+    if (!r.in.empty()) return TrailingBytes();
+    n_ = n;
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  bool Empty() const override { return n_ == 0; }
+  void Reset() override { n_ = 0; }
+
+ private:
+  uint64_t n_ = 0;
+};
+
+class SumState final : public AggState {
+ public:
+  explicit SumState(DnsField field) : field_(field) {}
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    WithNumeric(field_, [&](auto get) {
+      const DnsEvent* events = batch.events.data();
+      double sum = 0;
+      uint64_t n = 0;
+      for (const uint32_t i : sel) {
+        const double v = get(batch, events[i]);
+        if (std::isnan(v)) continue;
+        sum += v;
+        ++n;
+      }
+      sum_ += sum;
+      n_ += n;
+    });
+  }
+  void Merge(const AggState& other) override {
+    const auto& o = static_cast<const SumState&>(other);
+    sum_ += o.sum_;
+    n_ = SatAdd(n_, o.n_);
+  }
+  void Finalize(std::vector<double>* out) const override { out->push_back(sum_); }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, AggKind::kSum);
+    PutVarint(out, n_);
+    PutF64(out, sum_);
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, AggKind::kSum); !s.ok()) return s;
+    uint64_t n;
+    double sum;
+    if (!r.Varint(&n) || !r.F64(&sum)) return Truncated();
+    if (!r.in.empty()) return TrailingBytes();
+    if (std::isnan(sum) || (n == 0 && sum != 0)) return Status::InvalidArgument("agg: bad sum");
+    n_ = n;
+    sum_ = sum;
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  bool Empty() const override { return n_ == 0; }
+  void Reset() override {
+    n_ = 0;
+    sum_ = 0;
+  }
+
+ private:
+  DnsField field_;
+  uint64_t n_ = 0;
+  double sum_ = 0;
+};
+
+template <bool kIsMax>
+class ExtremumState final : public AggState {
+ public:
+  static constexpr AggKind kKind = kIsMax ? AggKind::kMax : AggKind::kMin;
+  explicit ExtremumState(DnsField field) : field_(field) {}
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    WithNumeric(field_, [&](auto get) {
+      const DnsEvent* events = batch.events.data();
+      double best = kIsMax ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+      uint64_t n = 0;
+      for (const uint32_t i : sel) {
+        const double v = get(batch, events[i]);
+        if (std::isnan(v)) continue;
+        best = kIsMax ? std::max(best, v) : std::min(best, v);
+        ++n;
+      }
+      Fold(n, best);
+    });
+  }
+  void Merge(const AggState& other) override {
+    const auto& o = static_cast<const ExtremumState&>(other);
+    Fold(o.n_, o.v_);
+  }
+  void Finalize(std::vector<double>* out) const override { out->push_back(n_ == 0 ? kNaN : v_); }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, kKind);
+    PutVarint(out, n_);
+    if (n_ > 0) PutF64(out, v_);
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, kKind); !s.ok()) return s;
+    uint64_t n;
+    double v = 0;
+    if (!r.Varint(&n)) return Truncated();
+    if (n > 0) {
+      if (!r.F64(&v)) return Truncated();
+      if (std::isnan(v)) return Status::InvalidArgument("agg: bad extremum");
+    }
+    if (!r.in.empty()) return TrailingBytes();
+    n_ = n;
+    v_ = v;
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  bool Empty() const override { return n_ == 0; }
+  void Reset() override {
+    n_ = 0;
+    v_ = 0;
+  }
+
+ private:
+  void Fold(uint64_t n, double v) {
+    if (n == 0) return;
+    v_ = n_ == 0 ? v : (kIsMax ? std::max(v_, v) : std::min(v_, v));
+    n_ = SatAdd(n_, n);
+  }
+
+  DnsField field_;
+  uint64_t n_ = 0;
+  double v_ = 0;
+};
+
+// Mean and population variance share (n, mean, M2).
+class MomentsState final : public AggState {
+ public:
+  MomentsState(AggKind kind, DnsField field) : kind_(kind), field_(field) {}
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    WithNumeric(field_, [&](auto get) {
+      const DnsEvent* events = batch.events.data();
+      double sum = 0;
+      uint64_t n = 0;
+      for (const uint32_t i : sel) {
+        const double v = get(batch, events[i]);
+        if (std::isnan(v)) continue;
+        sum += v;
+        ++n;
+      }
+      if (n == 0) return;
+      const double mean = sum / static_cast<double>(n);
+      double m2 = 0;
+      for (const uint32_t i : sel) {
+        const double v = get(batch, events[i]);
+        if (std::isnan(v)) continue;
+        m2 += (v - mean) * (v - mean);
+      }
+      Fold(n, mean, m2);
+    });
+  }
+  void Merge(const AggState& other) override {
+    const auto& o = static_cast<const MomentsState&>(other);
+    Fold(o.n_, o.mean_, o.m2_);
+  }
+  void Finalize(std::vector<double>* out) const override {
+    if (n_ == 0) {
+      out->push_back(kNaN);
+    } else {
+      out->push_back(kind_ == AggKind::kMean ? mean_ : m2_ / static_cast<double>(n_));
+    }
+  }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, kind_);
+    PutVarint(out, n_);
+    if (n_ > 0) {
+      PutF64(out, mean_);
+      PutF64(out, m2_);
+    }
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, kind_); !s.ok()) return s;
+    uint64_t n;
+    double mean = 0, m2 = 0;
+    if (!r.Varint(&n)) return Truncated();
+    if (n > 0) {
+      if (!r.F64(&mean) || !r.F64(&m2)) return Truncated();
+      if (!std::isfinite(mean) || !std::isfinite(m2) || m2 < 0)
+        return Status::InvalidArgument("agg: bad moments");
+    }
+    if (!r.in.empty()) return TrailingBytes();
+    n_ = n;
+    mean_ = mean;
+    m2_ = m2;
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  bool Empty() const override { return n_ == 0; }
+  void Reset() override {
+    n_ = 0;
+    mean_ = 0;
+    m2_ = 0;
+  }
+
+ private:
+  // Chan, Golub, LeVeque: combine (n_, mean_, m2_) with (n, mean, m2).
+  void Fold(uint64_t n, double mean, double m2) {
+    if (n == 0) return;
+    if (n_ == 0) {
+      n_ = n;
+      mean_ = mean;
+      m2_ = m2;
+      return;
+    }
+    const uint64_t total = SatAdd(n_, n);
+    const double na = static_cast<double>(n_);
+    const double nb = static_cast<double>(n);
+    const double nt = na + nb;
+    const double delta = mean - mean_;
+    mean_ += delta * (nb / nt);
+    m2_ += m2 + delta * delta * (na * nb / nt);
+    n_ = total;
+  }
+
+  AggKind kind_;
+  DnsField field_;
+  uint64_t n_ = 0;
+  double mean_ = 0;
+  double m2_ = 0;
+};
+
+class RatioState final : public AggState {
+ public:
+  explicit RatioState(const AggregationSpec* spec) : spec_(spec) {}
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    den_ += sel.size();
+    const auto& preds = spec_->predicate;
+    const DnsEvent* events = batch.events.data();
+    uint64_t matched = 0;
+    for (const uint32_t i : sel) {
+      bool all = true;
+      for (const EventPredicate& p : preds) {
+        if (!p.Matches(batch, events[i])) {
+          all = false;
+          break;
+        }
+      }
+      matched += all ? 1 : 0;
+    }
+    num_ += matched;
+  }
+  void Merge(const AggState& other) override {
+    const auto& o = static_cast<const RatioState&>(other);
+    num_ = SatAdd(num_, o.num_);
+    den_ = SatAdd(den_, o.den_);
+  }
+  void Finalize(std::vector<double>* out) const override {
+    out->push_back(den_ == 0 ? kNaN : static_cast<double>(num_) / static_cast<double>(den_));
+  }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, AggKind::kRatio);
+    PutVarint(out, num_);
+    PutVarint(out, den_);
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, AggKind::kRatio); !s.ok()) return s;
+    uint64_t num, den;
+    if (!r.Varint(&num) || !r.Varint(&den)) return Truncated();
+    if (!r.in.empty()) return TrailingBytes();
+    if (num > den) return Status::InvalidArgument("agg: ratio numerator above denominator");
+    num_ = num;
+    den_ = den;
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  bool Empty() const override { return den_ == 0; }
+  void Reset() override {
+    num_ = 0;
+    den_ = 0;
+  }
+
+ private:
+  const AggregationSpec* spec_;
+  uint64_t num_ = 0;
+  uint64_t den_ = 0;
+};
+
+// Sketch-backed kinds share Merge/Serialize/Deserialize/Empty/Reset plumbing.
+template <typename Sketch, AggKind kKind>
+class SketchState : public AggState {
+ public:
+  SketchState(const AggregationSpec* spec, Sketch sketch) : spec_(spec), sketch_(std::move(sketch)) {}
+  void Merge(const AggState& other) override {
+    sketch_.Merge(static_cast<const SketchState&>(other).sketch_);
+  }
+  void Serialize(std::string* out) const override {
+    PutHeader(out, kKind);
+    sketch_.Serialize(out);
+  }
+  Status Deserialize(std::string_view bytes) override {
+    Reader r{bytes};
+    if (Status s = ReadHeader(&r, kKind); !s.ok()) return s;
+    Sketch fresh = NewSketch();
+    std::string_view rest = r.in;
+    if (Status s = fresh.Deserialize(&rest); !s.ok()) return s;
+    if (!rest.empty()) return TrailingBytes();
+    sketch_ = std::move(fresh);
+    return Status::Ok();
+  }
+  size_t MemoryBytes() const override {
+    return sizeof(*this) - sizeof(Sketch) + sketch_.MemoryBytes();
+  }
+  bool Empty() const override { return sketch_.empty(); }
+  void Reset() override { sketch_.Clear(); }
+
+ protected:
+  // An empty sketch with this spec's parameters (cheap: sketches allocate lazily).
+  virtual Sketch NewSketch() const = 0;
+
+  const AggregationSpec* spec_;
+  Sketch sketch_;
+};
+
+class DistinctState final : public SketchState<HyperLogLog, AggKind::kDistinct> {
+ public:
+  explicit DistinctState(const AggregationSpec* spec)
+      : SketchState(spec, HyperLogLog(spec->hll_precision)) {}
+  HyperLogLog NewSketch() const override { return HyperLogLog(spec_->hll_precision); }
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
+  }
+  void Finalize(std::vector<double>* out) const override { out->push_back(sketch_.Estimate()); }
+};
+
+class QuantilesState final : public SketchState<DDSketch, AggKind::kQuantiles> {
+ public:
+  explicit QuantilesState(const AggregationSpec* spec)
+      : SketchState(spec, NewSketchFor(*spec)) {}
+  DDSketch NewSketch() const override { return NewSketchFor(*spec_); }
+  static DDSketch NewSketchFor(const AggregationSpec& spec) {
+    return DDSketch(spec.relative_accuracy, DDSketch::kDefaultMaxBuckets);
+  }
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    WithNumeric(spec_->field, [&](auto get) {
+      const DnsEvent* events = batch.events.data();
+      for (const uint32_t i : sel) sketch_.Add(get(batch, events[i]));  // Add skips NaN
+    });
+  }
+  void Finalize(std::vector<double>* out) const override {
+    for (const double q : spec_->quantiles) out->push_back(sketch_.Quantile(q));
+  }
+};
+
+class TopKState final : public SketchState<SpaceSaving, AggKind::kTopK> {
+ public:
+  explicit TopKState(const AggregationSpec* spec) : SketchState(spec, SpaceSaving(spec->top_k)) {}
+  SpaceSaving NewSketch() const override { return SpaceSaving(spec_->top_k); }
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
+  }
+  void Finalize(std::vector<double>* out) const override {
+    out->push_back(sketch_.TopShare());
+    out->push_back(sketch_.Hhi());
+  }
+};
+
+class EntropyState final : public SketchState<CategoricalCounts, AggKind::kEntropy> {
+ public:
+  explicit EntropyState(const AggregationSpec* spec)
+      : SketchState(spec, CategoricalCounts(spec->max_categories)) {}
+  CategoricalCounts NewSketch() const override { return CategoricalCounts(spec_->max_categories); }
+  void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
+    ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
+  }
+  void Finalize(std::vector<double>* out) const override { out->push_back(sketch_.EntropyBits()); }
+};
+
+// "50" for 0.5, "95" for 0.95, "999" for 0.999, "05" for 0.05, "100" for 1.
+std::string QuantileSuffix(double q) {
+  if (!(q > 0)) return "0";
+  if (q >= 1) return "100";
+  const long long scaled = std::llround(q * 1e6);
+  if (scaled <= 0) return "0";
+  if (scaled >= 1000000) return "100";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%06lld", scaled);
+  std::string s(buf);
+  while (s.size() > 2 && s.back() == '0') s.pop_back();
+  return s;
+}
+
+bool ContainsString(const std::vector<std::string>& set, std::string_view v) {
+  for (const std::string& s : set)
+    if (s == v) return true;
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> AggregationSpec::OutputNames() const {
+  switch (kind) {
+    case AggKind::kQuantiles: {
+      std::vector<std::string> names;
+      names.reserve(quantiles.size());
+      for (const double q : quantiles) names.push_back(name + "_p" + QuantileSuffix(q));
+      return names;
+    }
+    case AggKind::kTopK:
+      return {name + "_top_share", name + "_hhi"};
+    default:
+      return {name};
+  }
+}
+
+bool EventPredicate::Matches(const DnsEventBatch& b, const DnsEvent& e) const {
+  if (IsCategorical(field)) {
+    std::string unused;
+    const std::string_view v = CategoryField(b, e, field, &unused);
+    switch (op) {
+      case Op::kIn: return ContainsString(strings, v);
+      case Op::kNotIn: return !ContainsString(strings, v);
+      case Op::kPresent: return !v.empty();
+      case Op::kGe:
+      case Op::kLe: return false;
+    }
+    return false;
+  }
+  const double v = NumericField(b, e, field);
+  const bool absent = std::isnan(v);
+  switch (op) {
+    case Op::kPresent: return !absent;
+    case Op::kGe: return !absent && !numbers.empty() && v >= numbers[0];
+    case Op::kLe: return !absent && !numbers.empty() && v <= numbers[0];
+    case Op::kIn:
+    case Op::kNotIn: {
+      bool in = false;
+      if (!absent) {
+        for (const double n : numbers) {
+          if (n == v) {
+            in = true;
+            break;
+          }
+        }
+        if (!in && !strings.empty()) {
+          char buf[32];
+          const auto r = std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v));
+          in = ContainsString(strings, std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+        }
+      }
+      return op == Op::kIn ? in : !in;
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<AggState> MakeAggState(const AggregationSpec& spec) {
+  switch (spec.kind) {
+    case AggKind::kCount: return std::make_unique<CountState>();
+    case AggKind::kSum: return std::make_unique<SumState>(spec.field);
+    case AggKind::kMin: return std::make_unique<ExtremumState<false>>(spec.field);
+    case AggKind::kMax: return std::make_unique<ExtremumState<true>>(spec.field);
+    case AggKind::kMean:
+    case AggKind::kVariance: return std::make_unique<MomentsState>(spec.kind, spec.field);
+    case AggKind::kRatio: return std::make_unique<RatioState>(&spec);
+    case AggKind::kDistinct: return std::make_unique<DistinctState>(&spec);
+    case AggKind::kQuantiles: return std::make_unique<QuantilesState>(&spec);
+    case AggKind::kTopK: return std::make_unique<TopKState>(&spec);
+    case AggKind::kEntropy: return std::make_unique<EntropyState>(&spec);
+  }
+  return nullptr;  // not an AggKind: a programming error upstream
+}
+
+}  // namespace dnsight

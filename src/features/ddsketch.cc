@@ -1,0 +1,261 @@
+#include "features/ddsketch.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+
+namespace dnsight {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr uint32_t kMaxBucketsLimit = 1u << 20;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutF64(std::string* out, double d) {
+  const uint64_t v = std::bit_cast<uint64_t>(d);
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+// Bounds-checked reader over the front of a view; every read fails rather than overrun.
+struct Reader {
+  std::string_view in;
+  bool U8(uint8_t* v) {
+    if (in.empty()) return false;
+    *v = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return true;
+  }
+  bool Varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!U8(&b)) return false;
+      if (shift == 63 && b > 1) return false;
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool F64(double* d) {
+    if (in.size() < 8) return false;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+    in.remove_prefix(8);
+    *d = std::bit_cast<double>(v);
+    return true;
+  }
+};
+
+uint64_t SatAdd(uint64_t a, uint64_t b) {
+  const uint64_t s = a + b;
+  return s < a ? std::numeric_limits<uint64_t>::max() : s;
+}
+
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+}  // namespace
+
+DDSketch::DDSketch(double relative_accuracy, int max_buckets)
+    : alpha_(std::isnan(relative_accuracy)
+                 ? 0.01
+                 : std::clamp(relative_accuracy, kMinRelativeAccuracy, kMaxRelativeAccuracy)),
+      gamma_((1 + alpha_) / (1 - alpha_)),
+      inv_log_gamma_(1.0 / std::log(gamma_)),
+      log_gamma_(std::log(gamma_)),
+      min_index_(0),
+      max_index_(0),
+      max_buckets_(static_cast<uint32_t>(std::clamp<int64_t>(max_buckets, 1, kMaxBucketsLimit))),
+      min_(kInf),
+      max_(-kInf) {
+  min_index_ = IndexOf(std::numeric_limits<double>::min());
+  max_index_ = IndexOf(std::numeric_limits<double>::max());
+}
+
+int32_t DDSketch::IndexOf(double v) const {
+  return static_cast<int32_t>(std::ceil(std::log(v) * inv_log_gamma_));
+}
+
+double DDSketch::ValueOf(int32_t index) const {
+  return 2.0 * std::exp(static_cast<double>(index) * log_gamma_) / (gamma_ + 1.0);
+}
+
+void DDSketch::Add(double value) {
+  if (!(value >= std::numeric_limits<double>::min())) {
+    if (std::isnan(value)) return;
+    // Zero, negative, or subnormal: the zero bucket.
+    ++zero_count_;
+    ++count_;
+    min_ = std::min(min_, 0.0);
+    max_ = std::max(max_, 0.0);
+    return;
+  }
+  if (value == kInf) return;
+  const int32_t idx = IndexOf(value);
+  auto it = std::lower_bound(buckets_.begin(), buckets_.end(), idx,
+                             [](const Bucket& b, int32_t i) { return b.index < i; });
+  if (it != buckets_.end() && it->index == idx) {
+    ++it->count;
+  } else {
+    buckets_.insert(it, Bucket{idx, 1});
+    if (buckets_.size() > max_buckets_) CollapseLowest();
+  }
+  ++count_;
+  min_ = std::min(min_, value);
+  max_ = std::max(max_, value);
+}
+
+void DDSketch::CollapseLowest() {
+  if (buckets_.size() <= max_buckets_) return;
+  const size_t excess = buckets_.size() - max_buckets_;
+  uint64_t sum = 0;
+  for (size_t i = 0; i <= excess; ++i) sum = SatAdd(sum, buckets_[i].count);
+  buckets_[excess].count = sum;
+  buckets_.erase(buckets_.begin(), buckets_.begin() + static_cast<std::ptrdiff_t>(excess));
+}
+
+double DDSketch::Quantile(double q) const {
+  if (count_ == 0 || !(q >= 0.0 && q <= 1.0)) return kNaN;
+  if (q == 0.0) return min_;  // the extremes are tracked exactly
+  if (q == 1.0) return max_;
+  const double rank = q * static_cast<double>(count_ - 1);
+  double result = max_;
+  if (static_cast<double>(zero_count_) > rank) {
+    result = 0.0;
+  } else {
+    double cumulative = static_cast<double>(zero_count_);
+    for (const Bucket& b : buckets_) {
+      cumulative += static_cast<double>(b.count);
+      if (cumulative > rank) {
+        result = ValueOf(b.index);
+        break;
+      }
+    }
+  }
+  return std::clamp(result, min_, max_);
+}
+
+void DDSketch::Merge(const DDSketch& other) {
+  if (&other == this) {
+    const DDSketch copy = other;
+    Merge(copy);
+    return;
+  }
+  if (other.count_ == 0) return;
+  std::vector<Bucket> merged;
+  merged.reserve(buckets_.size() + other.buckets_.size());
+  size_t i = 0, j = 0;
+  while (i < buckets_.size() || j < other.buckets_.size()) {
+    if (j == other.buckets_.size() ||
+        (i < buckets_.size() && buckets_[i].index < other.buckets_[j].index)) {
+      merged.push_back(buckets_[i++]);
+    } else if (i == buckets_.size() || other.buckets_[j].index < buckets_[i].index) {
+      merged.push_back(other.buckets_[j++]);
+    } else {
+      merged.push_back(Bucket{buckets_[i].index, SatAdd(buckets_[i].count, other.buckets_[j].count)});
+      ++i;
+      ++j;
+    }
+  }
+  buckets_ = std::move(merged);
+  CollapseLowest();
+  count_ = SatAdd(count_, other.count_);
+  zero_count_ = SatAdd(zero_count_, other.zero_count_);
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+}
+
+void DDSketch::Serialize(std::string* out) const {
+  out->push_back(static_cast<char>(kFormatVersion));
+  PutF64(out, alpha_);
+  PutVarint(out, max_buckets_);
+  PutVarint(out, zero_count_);
+  PutF64(out, min_);
+  PutF64(out, max_);
+  PutVarint(out, buckets_.size());
+  int64_t prev = 0;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    if (i == 0) {
+      PutVarint(out, ZigZag(buckets_[i].index));
+    } else {
+      PutVarint(out, static_cast<uint64_t>(buckets_[i].index - prev));
+    }
+    prev = buckets_[i].index;
+    PutVarint(out, buckets_[i].count);
+  }
+}
+
+Status DDSketch::Deserialize(std::string_view* in) {
+  Reader r{*in};
+  uint8_t version;
+  double alpha, mn, mx;
+  uint64_t max_buckets, zero_count, n;
+  if (!r.U8(&version)) return Status::InvalidArgument("ddsketch: truncated header");
+  if (version != kFormatVersion) return Status::InvalidArgument("ddsketch: unknown version");
+  if (!r.F64(&alpha) || !r.Varint(&max_buckets) || !r.Varint(&zero_count) || !r.F64(&mn) ||
+      !r.F64(&mx) || !r.Varint(&n))
+    return Status::InvalidArgument("ddsketch: truncated header");
+  if (alpha != alpha_) return Status::InvalidArgument("ddsketch: relative accuracy mismatch");
+  if (max_buckets != max_buckets_) return Status::InvalidArgument("ddsketch: max_buckets mismatch");
+  if (n > max_buckets_) return Status::InvalidArgument("ddsketch: too many buckets");
+  if (n > r.in.size() / 2) return Status::InvalidArgument("ddsketch: bucket count exceeds input");
+  DDSketch fresh = *this;
+  fresh.Clear();
+  fresh.buckets_.reserve(n);
+  uint64_t total = zero_count;
+  int64_t idx = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t raw, count;
+    if (!r.Varint(&raw) || !r.Varint(&count)) return Status::InvalidArgument("ddsketch: truncated bucket");
+    if (i == 0) {
+      idx = UnZigZag(raw);
+      if (idx < min_index_ || idx > max_index_)
+        return Status::InvalidArgument("ddsketch: bucket index out of range");
+    } else {
+      if (raw == 0) return Status::InvalidArgument("ddsketch: bucket indices not increasing");
+      if (raw > static_cast<uint64_t>(max_index_ - idx))
+        return Status::InvalidArgument("ddsketch: bucket index out of range");
+      idx += static_cast<int64_t>(raw);
+    }
+    if (count == 0) return Status::InvalidArgument("ddsketch: empty bucket");
+    if (count > std::numeric_limits<uint64_t>::max() - total)
+      return Status::InvalidArgument("ddsketch: count overflow");
+    total += count;
+    fresh.buckets_.push_back(Bucket{static_cast<int32_t>(idx), count});
+  }
+  if (total > 0) {
+    if (!std::isfinite(mn) || !std::isfinite(mx) || mn < 0 || mn > mx)
+      return Status::InvalidArgument("ddsketch: bad min/max");
+    fresh.min_ = mn;
+    fresh.max_ = mx;
+  }
+  fresh.count_ = total;
+  fresh.zero_count_ = zero_count;
+  *this = std::move(fresh);
+  *in = r.in;
+  return Status::Ok();
+}
+
+size_t DDSketch::MemoryBytes() const { return sizeof(*this) + buckets_.capacity() * sizeof(Bucket); }
+
+void DDSketch::Clear() {
+  std::vector<Bucket>().swap(buckets_);
+  count_ = 0;
+  zero_count_ = 0;
+  min_ = kInf;
+  max_ = -kInf;
+}
+
+}  // namespace dnsight

@@ -1,0 +1,72 @@
+// FeatureView: a declarative definition of per-entity windowed features.
+//
+// A view names its entity (what the features are about), a filter (which events count),
+// aggregations, windows, and time-series transforms. Feature names are
+// "<aggregation output>_<window>", e.g. "nxdomain_ratio_5m" or "latency_p99_1m";
+// transform outputs append the transform, e.g. "queries_1m_ewma". The version is a hash
+// of the canonical definition (not of the YAML text), so reformatting the file does not
+// change it, but changing any field does.
+//
+// Views are immutable after config load and shared read-only by all shards.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsight/aggregator.h"
+#include "dnsight/dns_event.h"
+#include "features/timeseries.h"
+
+namespace dnsight {
+
+enum class EntityKind : uint8_t {
+  kClient,
+  kClientPrefix,  // client address masked to prefix_v4 / prefix_v6 bits
+  kQname,
+  kRegisteredDomain,
+  kServer,
+  kQtype,
+  kGlobal,  // one entity for all events ("*")
+};
+
+bool ParseEntityKind(std::string_view name, EntityKind* out);
+std::string_view EntityKindName(EntityKind k);
+
+struct FeatureTransform {
+  std::string source_feature;  // e.g. "queries_1m"
+  TransformSpec spec;
+};
+
+struct FeatureView {
+  std::string name;
+  EntityKind entity = EntityKind::kClient;
+  int prefix_v4 = 24;
+  int prefix_v6 = 48;
+  std::vector<EventPredicate> filter;  // all must match
+  std::vector<AggregationSpec> aggregations;
+  std::vector<bool> per_second;  // parallel to aggregations: divide by window seconds
+  std::vector<int64_t> windows_ns;
+  std::vector<FeatureTransform> transforms;
+  std::string owner;
+  std::string description;
+
+  // Derived at load (Finalize()).
+  std::string version;                      // 16 hex digits
+  std::vector<std::string> feature_names;   // windows × aggregation outputs, then transforms
+  std::vector<int> transform_source_index;  // index into feature_names for each transform
+  int64_t longest_window_ns = 0;
+
+  // Computes the derived fields. Returns an error message, or "" if the view is valid.
+  std::string Finalize();
+  // The canonical text the version hashes.
+  std::string CanonicalForm() const;
+  bool Accepts(const DnsEventBatch& b, const DnsEvent& e) const;
+  // Entity key bytes for the event (appended to *key after clearing it).
+  void EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::string* key) const;
+  // Human-readable entity for output ("192.0.2.0/24", "example.com", "TXT").
+  std::string EntityText(std::string_view key) const;
+};
+
+}  // namespace dnsight

@@ -1,0 +1,327 @@
+#include "features/space_saving.h"
+
+#include <algorithm>
+#include <limits>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace dnsight {
+namespace {
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Bounds-checked reader over the front of a view; every read fails rather than overrun.
+struct Reader {
+  std::string_view in;
+  bool U8(uint8_t* v) {
+    if (in.empty()) return false;
+    *v = static_cast<uint8_t>(in[0]);
+    in.remove_prefix(1);
+    return true;
+  }
+  bool Varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!U8(&b)) return false;
+      if (shift == 63 && b > 1) return false;
+      r |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Bytes(size_t n, std::string_view* out) {
+    if (in.size() < n) return false;
+    *out = in.substr(0, n);
+    in.remove_prefix(n);
+    return true;
+  }
+};
+
+uint64_t SatAdd(uint64_t a, uint64_t b) {
+  const uint64_t s = a + b;
+  return s < a ? std::numeric_limits<uint64_t>::max() : s;
+}
+
+uint64_t HashKey(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+std::string_view Clip(std::string_view key) {
+  return key.size() > SpaceSaving::kMaxKeyBytes ? key.substr(0, SpaceSaving::kMaxKeyBytes) : key;
+}
+
+size_t IndexSizeFor(uint32_t capacity) {
+  size_t n = 2;
+  while (n < 2 * static_cast<size_t>(capacity)) n <<= 1;
+  return n;
+}
+
+// Heaviest first; ties by key bytes so that results do not depend on insertion order.
+template <typename T>
+bool HeavierFirst(const T& a, const T& b) {
+  if (a.count != b.count) return a.count > b.count;
+  return a.key < b.key;
+}
+
+}  // namespace
+
+SpaceSaving::SpaceSaving(int capacity)
+    : capacity_(static_cast<uint32_t>(std::clamp(capacity, 1, kMaxCapacity))) {}
+
+int32_t SpaceSaving::Find(std::string_view key, uint64_t hash) const {
+  if (index_.empty()) return -1;
+  const size_t mask = index_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const int32_t s = index_[i];
+    if (s < 0) return -1;
+    const Slot& slot = slots_[static_cast<size_t>(s)];
+    if (slot.hash == hash && slot.key == key) return s;
+  }
+}
+
+void SpaceSaving::IndexInsert(int32_t slot) {
+  const size_t mask = index_.size() - 1;
+  size_t i = slots_[static_cast<size_t>(slot)].hash & mask;
+  while (index_[i] >= 0) i = (i + 1) & mask;
+  index_[i] = slot;
+}
+
+void SpaceSaving::IndexErase(int32_t slot) {
+  // Linear probing with backward-shift deletion (no tombstones).
+  const size_t mask = index_.size() - 1;
+  size_t i = slots_[static_cast<size_t>(slot)].hash & mask;
+  while (index_[i] != slot) i = (i + 1) & mask;
+  size_t j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    const int32_t s = index_[j];
+    if (s < 0) break;
+    const size_t home = slots_[static_cast<size_t>(s)].hash & mask;
+    // Leave s where it is if its home lies cyclically in (i, j].
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    index_[i] = s;
+    i = j;
+  }
+  index_[i] = -1;
+}
+
+void SpaceSaving::HeapSwap(size_t a, size_t b) {
+  std::swap(heap_[a], heap_[b]);
+  heap_pos_[static_cast<size_t>(heap_[a])] = static_cast<int32_t>(a);
+  heap_pos_[static_cast<size_t>(heap_[b])] = static_cast<int32_t>(b);
+}
+
+void SpaceSaving::HeapSiftUp(size_t pos) {
+  while (pos > 0) {
+    const size_t parent = (pos - 1) / 2;
+    if (slots_[static_cast<size_t>(heap_[parent])].count <= slots_[static_cast<size_t>(heap_[pos])].count)
+      return;
+    HeapSwap(pos, parent);
+    pos = parent;
+  }
+}
+
+void SpaceSaving::HeapSiftDown(size_t pos) {
+  const size_t n = heap_.size();
+  for (;;) {
+    const size_t l = 2 * pos + 1;
+    if (l >= n) return;
+    size_t smallest = l;
+    const size_t r = l + 1;
+    auto cnt = [&](size_t p) { return slots_[static_cast<size_t>(heap_[p])].count; };
+    if (r < n && cnt(r) < cnt(l)) smallest = r;
+    if (cnt(smallest) >= cnt(pos)) return;
+    HeapSwap(pos, smallest);
+    pos = smallest;
+  }
+}
+
+void SpaceSaving::Add(std::string_view key) {
+  key = Clip(key);
+  const uint64_t hash = HashKey(key);
+  if (index_.empty()) index_.assign(IndexSizeFor(capacity_), -1);
+  total_ = SatAdd(total_, 1);
+  const int32_t found = Find(key, hash);
+  if (found >= 0) {
+    Slot& s = slots_[static_cast<size_t>(found)];
+    s.count = SatAdd(s.count, 1);
+    HeapSiftDown(static_cast<size_t>(heap_pos_[static_cast<size_t>(found)]));
+    return;
+  }
+  if (slots_.size() < capacity_) {
+    const auto slot = static_cast<int32_t>(slots_.size());
+    slots_.push_back(Slot{std::string(key), 1, 0, hash});
+    IndexInsert(slot);
+    heap_.push_back(slot);
+    heap_pos_.push_back(static_cast<int32_t>(heap_.size() - 1));
+    HeapSiftUp(heap_.size() - 1);
+    return;
+  }
+  // Replace the minimum; std::string::assign reuses the old key's buffer when it fits.
+  const int32_t victim = heap_[0];
+  IndexErase(victim);
+  Slot& s = slots_[static_cast<size_t>(victim)];
+  s.error = s.count;
+  s.count = SatAdd(s.count, 1);
+  s.key.assign(key);
+  s.hash = hash;
+  IndexInsert(victim);
+  HeapSiftDown(0);
+}
+
+uint64_t SpaceSaving::min_count() const {
+  if (slots_.size() < capacity_ || heap_.empty()) return 0;
+  return slots_[static_cast<size_t>(heap_[0])].count;
+}
+
+std::vector<SpaceSaving::Counter> SpaceSaving::TopK() const {
+  std::vector<Counter> out;
+  out.reserve(slots_.size());
+  for (const Slot& s : slots_) out.push_back(Counter{s.key, s.count, s.error});
+  std::sort(out.begin(), out.end(), HeavierFirst<Counter>);
+  return out;
+}
+
+double SpaceSaving::TopShare() const {
+  if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  uint64_t top = 0;
+  for (const Slot& s : slots_) top = std::max(top, s.count);
+  return std::min(1.0, static_cast<double>(top) / static_cast<double>(total_));
+}
+
+double SpaceSaving::Hhi() const {
+  if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  const double n = static_cast<double>(total_);
+  double h = 0;
+  for (const Slot& s : slots_) {
+    const double share = static_cast<double>(s.count - s.error) / n;
+    h += share * share;
+  }
+  return std::min(1.0, h);
+}
+
+void SpaceSaving::Rebuild(std::vector<Slot> slots) {
+  slots_ = std::move(slots);
+  index_.assign(IndexSizeFor(capacity_), -1);
+  for (size_t i = 0; i < slots_.size(); ++i) IndexInsert(static_cast<int32_t>(i));
+  heap_.resize(slots_.size());
+  heap_pos_.resize(slots_.size());
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    heap_[i] = static_cast<int32_t>(i);
+    heap_pos_[i] = static_cast<int32_t>(i);
+  }
+  for (size_t i = heap_.size() / 2; i-- > 0;) HeapSiftDown(i);
+}
+
+void SpaceSaving::Merge(const SpaceSaving& other) {
+  if (&other == this) {
+    const SpaceSaving copy = other;
+    Merge(copy);
+    return;
+  }
+  if (other.total_ == 0) return;
+  const uint64_t m_this = min_count();
+  const uint64_t m_other = other.min_count();
+  std::vector<Slot> combined;
+  combined.reserve(slots_.size() + other.slots_.size());
+  for (const Slot& s : slots_) {
+    const int32_t o = other.Find(s.key, s.hash);
+    const uint64_t add_count = o >= 0 ? other.slots_[static_cast<size_t>(o)].count : m_other;
+    const uint64_t add_error = o >= 0 ? other.slots_[static_cast<size_t>(o)].error : m_other;
+    combined.push_back(Slot{s.key, SatAdd(s.count, add_count), SatAdd(s.error, add_error), s.hash});
+  }
+  for (const Slot& s : other.slots_) {
+    if (Find(s.key, s.hash) >= 0) continue;
+    combined.push_back(Slot{s.key, SatAdd(s.count, m_this), SatAdd(s.error, m_this), s.hash});
+  }
+  if (combined.size() > capacity_) {
+    std::nth_element(combined.begin(), combined.begin() + capacity_, combined.end(),
+                     HeavierFirst<Slot>);
+    combined.resize(capacity_);
+  }
+  total_ = SatAdd(total_, other.total_);
+  Rebuild(std::move(combined));
+}
+
+void SpaceSaving::Serialize(std::string* out) const {
+  out->push_back(static_cast<char>(kFormatVersion));
+  PutVarint(out, capacity_);
+  PutVarint(out, total_);
+  PutVarint(out, slots_.size());
+  std::vector<const Slot*> order;
+  order.reserve(slots_.size());
+  for (const Slot& s : slots_) order.push_back(&s);
+  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) { return HeavierFirst(*a, *b); });
+  for (const Slot* s : order) {
+    PutVarint(out, s->key.size());
+    out->append(s->key);
+    PutVarint(out, s->count);
+    PutVarint(out, s->error);
+  }
+}
+
+Status SpaceSaving::Deserialize(std::string_view* in) {
+  Reader r{*in};
+  uint8_t version;
+  uint64_t capacity, total, n;
+  if (!r.U8(&version)) return Status::InvalidArgument("topk: truncated header");
+  if (version != kFormatVersion) return Status::InvalidArgument("topk: unknown version");
+  if (!r.Varint(&capacity) || !r.Varint(&total) || !r.Varint(&n))
+    return Status::InvalidArgument("topk: truncated header");
+  if (capacity != capacity_) return Status::InvalidArgument("topk: capacity mismatch");
+  if (n > capacity_) return Status::InvalidArgument("topk: too many counters");
+  if (n > r.in.size() / 3) return Status::InvalidArgument("topk: counter count exceeds input");
+  if ((n == 0) != (total == 0)) return Status::InvalidArgument("topk: total inconsistent with counters");
+  SpaceSaving fresh(static_cast<int>(capacity_));
+  fresh.index_.assign(IndexSizeFor(capacity_), -1);
+  fresh.slots_.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t len, count, error;
+    std::string_view key;
+    if (!r.Varint(&len)) return Status::InvalidArgument("topk: truncated key");
+    if (len > kMaxKeyBytes) return Status::InvalidArgument("topk: key too long");
+    if (!r.Bytes(len, &key)) return Status::InvalidArgument("topk: truncated key");
+    if (!r.Varint(&count) || !r.Varint(&error)) return Status::InvalidArgument("topk: truncated counter");
+    if (count == 0 || error > count || count > total)
+      return Status::InvalidArgument("topk: inconsistent counter");
+    const uint64_t hash = HashKey(key);
+    if (fresh.Find(key, hash) >= 0) return Status::InvalidArgument("topk: duplicate key");
+    fresh.slots_.push_back(Slot{std::string(key), count, error, hash});
+    fresh.IndexInsert(static_cast<int32_t>(fresh.slots_.size() - 1));
+  }
+  fresh.total_ = total;
+  std::vector<Slot> slots = std::move(fresh.slots_);
+  fresh.Rebuild(std::move(slots));
+  *this = std::move(fresh);
+  *in = r.in;
+  return Status::Ok();
+}
+
+size_t SpaceSaving::MemoryBytes() const {
+  size_t bytes = sizeof(*this) + slots_.capacity() * sizeof(Slot) +
+                 (index_.capacity() + heap_.capacity() + heap_pos_.capacity()) * sizeof(int32_t);
+  constexpr size_t kInlineKey = 15;  // libstdc++ small-string buffer
+  for (const Slot& s : slots_)
+    if (s.key.capacity() > kInlineKey) bytes += s.key.capacity() + 1;
+  return bytes;
+}
+
+void SpaceSaving::Clear() {
+  total_ = 0;
+  std::vector<Slot>().swap(slots_);
+  std::vector<int32_t>().swap(index_);
+  std::vector<int32_t>().swap(heap_);
+  std::vector<int32_t>().swap(heap_pos_);
+}
+
+}  // namespace dnsight

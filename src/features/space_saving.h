@@ -1,0 +1,109 @@
+// SpaceSaving: approximate top-k heavy hitters over string keys (Metwally, Agrawal,
+// El Abbadi: "Efficient Computation of Frequent and Top-k Elements in Data Streams", 2005).
+//
+// Up to `capacity` counters, each holding the key bytes, an estimated count and an error.
+// A new key, when every counter is taken, replaces the counter with the smallest count c
+// and starts at c + 1 with error c. Guarantees, with N = total():
+//   count - error <= true frequency <= count, and error <= N / capacity;
+//   every key whose true frequency exceeds min_count() is tracked.
+//
+// Merge follows the mergeable-summaries construction (Agarwal et al., PODS 2012): a key
+// missing from a full summary is credited that summary's minimum count (as both count and
+// error), counts of keys present in both are added, and the `capacity` largest are kept.
+// The guarantees above still hold for the merged stream. Ties are broken by key bytes,
+// so merging is deterministic.
+//
+// Derived features:
+//   TopShare() = max count / N: the share of the heaviest key (an upper estimate; exact
+//     while fewer than capacity distinct keys were seen).
+//   Hhi() = sum over tracked keys of ((count - error) / N)^2: the Herfindahl-Hirschman
+//     index from the guaranteed lower bound of each tracked key's frequency. It is a lower
+//     bound of the true HHI (untracked keys are left out, tracked ones are not
+//     overestimated) and exact while fewer than capacity distinct keys were seen.
+//
+// Memory: about capacity * (56 + key bytes) plus a 4-byte index of 2 * capacity slots.
+// Keys longer than kMaxKeyBytes are truncated to that many bytes.
+//
+// Serialized form (version 1): u8 version, varint capacity, varint total, varint n, then
+// n times (varint key length, key bytes, varint count, varint error).
+//
+// Thread-safety: a value type; one owner at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnsight/status.h"
+
+namespace dnsight {
+
+class SpaceSaving {
+ public:
+  static constexpr int kMaxCapacity = 1 << 16;
+  static constexpr size_t kMaxKeyBytes = 1024;
+  static constexpr uint8_t kFormatVersion = 1;
+
+  struct Counter {
+    std::string key;
+    uint64_t count = 0;
+    uint64_t error = 0;
+  };
+
+  // capacity is clamped into [1, kMaxCapacity].
+  explicit SpaceSaving(int capacity = 10);
+
+  void Add(std::string_view key);
+
+  // Tracked counters, largest count first (ties by key).
+  std::vector<Counter> TopK() const;
+  double TopShare() const;  // NaN when empty
+  double Hhi() const;       // NaN when empty
+
+  // REQUIRES: other.capacity() == capacity().
+  void Merge(const SpaceSaving& other);
+
+  void Serialize(std::string* out) const;
+  // Replaces this summary with one read from the front of *in and advances *in past it.
+  // The capacity must equal this summary's. On error returns InvalidArgument and leaves
+  // this summary unchanged.
+  Status Deserialize(std::string_view* in);
+
+  int capacity() const { return static_cast<int>(capacity_); }
+  uint64_t total() const { return total_; }
+  size_t size() const { return slots_.size(); }
+  // The smallest tracked count once every counter is taken; 0 before.
+  uint64_t min_count() const;
+  bool empty() const { return total_ == 0; }
+  size_t MemoryBytes() const;
+  void Clear();
+
+ private:
+  struct Slot {
+    std::string key;
+    uint64_t count;
+    uint64_t error;
+    uint64_t hash;
+  };
+
+  int32_t Find(std::string_view key, uint64_t hash) const;
+  void IndexInsert(int32_t slot);
+  void IndexErase(int32_t slot);
+  void HeapSiftUp(size_t pos);
+  void HeapSiftDown(size_t pos);
+  void HeapSwap(size_t a, size_t b);
+  void Rebuild(std::vector<Slot> slots);
+
+  uint32_t capacity_;
+  uint64_t total_ = 0;
+  std::vector<Slot> slots_;
+  // Open-addressing index from key hash to slot (-1 empty), sized 2 * capacity rounded to
+  // a power of two; allocated with the first key.
+  std::vector<int32_t> index_;
+  // Min-heap of slot numbers by count, and each slot's position in it.
+  std::vector<int32_t> heap_;
+  std::vector<int32_t> heap_pos_;
+};
+
+}  // namespace dnsight

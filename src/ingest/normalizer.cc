@@ -1,0 +1,191 @@
+#include "ingest/normalizer.h"
+
+#include <libpsl.h>
+#include <xxhash.h>
+
+#include <cmath>
+
+namespace dnsight {
+namespace {
+
+constexpr size_t kMaxNameLength = 1024;  // presentation form, escapes included
+constexpr int kCacheLabels = 4;
+
+// The last n labels of name (the whole name if it has fewer).
+std::string_view LastLabels(std::string_view name, int n) {
+  size_t pos = name.size();
+  for (int i = 0; i < n; ++i) {
+    const size_t dot = name.rfind('.', pos == 0 ? 0 : pos - 1);
+    if (dot == std::string_view::npos || pos == 0) return name;
+    pos = dot;
+  }
+  return name.substr(pos + 1);
+}
+
+}  // namespace
+
+bool NormalizeQname(std::string_view in, std::string* out) {
+  out->clear();
+  if (in.size() > kMaxNameLength) return false;
+  if (!in.empty() && in.back() == '.') in.remove_suffix(1);
+  out->resize(in.size());
+  char prev = '.';
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    if (c == '.' && prev == '.') return false;  // empty label
+    (*out)[i] = c;
+    prev = c;
+  }
+  return true;
+}
+
+void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entropy) {
+  *label_count = 0;
+  *mean_entropy = 0;
+  if (name.empty()) return;
+  double total = 0;
+  uint16_t labels = 0;
+  uint8_t counts[256] = {};
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    const size_t len = end - start;
+    if (len > 0) {
+      for (size_t i = start; i < end; ++i) ++counts[static_cast<uint8_t>(name[i])];
+      double h = 0;
+      for (size_t i = start; i < end; ++i) {
+        const uint8_t c = static_cast<uint8_t>(name[i]);
+        if (counts[c] == 0) continue;  // already accounted
+        const double p = counts[c] / static_cast<double>(len);
+        h -= p * std::log2(p);
+        counts[c] = 0;
+      }
+      total += h;
+      ++labels;
+    }
+    start = end + 1;
+  }
+  *label_count = labels;
+  *mean_entropy = labels ? static_cast<float>(total / labels) : 0.0f;
+}
+
+size_t RegisteredDomainFinder::StringHash::operator()(std::string_view s) const {
+  return XXH3_64bits(s.data(), s.size());
+}
+
+RegisteredDomainFinder::RegisteredDomainFinder(size_t cache_entries)
+    : cache_entries_(cache_entries) {
+  psl_ = psl_latest(nullptr);
+  if (psl_ != nullptr) {
+    owned_ = true;
+  } else {
+    psl_ = psl_builtin();
+  }
+}
+
+RegisteredDomainFinder::~RegisteredDomainFinder() {
+  if (owned_) psl_free(const_cast<psl_ctx_st*>(psl_));
+}
+
+size_t RegisteredDomainFinder::Lookup(std::string_view name) {
+  if (psl_ == nullptr || name.empty()) return 0;
+  scratch_.assign(name);
+  const char* rd = psl_registrable_domain(psl_, scratch_.c_str());
+  if (rd == nullptr) return 0;
+  return scratch_.size() - static_cast<size_t>(rd - scratch_.c_str());
+}
+
+size_t RegisteredDomainFinder::Find(std::string_view name) {
+  // The eTLD+1 of a name is decided by its last few labels. Cache by the last
+  // kCacheLabels labels; when the answer covers that whole key, a longer suffix rule
+  // might apply, so the full name is looked up uncached. (Rules deeper than
+  // kCacheLabels-1 labels that match only the full name are not in the PSL today.)
+  const std::string_view key = LastLabels(name, kCacheLabels);
+  size_t len;
+  auto it = cache_.find(key);
+  if (it != cache_.end()) {
+    len = it->second;
+  } else {
+    len = Lookup(key);
+    if (cache_.size() >= cache_entries_) cache_.clear();
+    cache_.emplace(std::string(key), static_cast<uint16_t>(len));
+  }
+  if ((len == key.size() || len == 0) && key.size() < name.size()) return Lookup(name);
+  return len;
+}
+
+EventNormalizer::EventNormalizer(NormalizerOptions options)
+    : redactor_(options.redaction),
+      domains_(options.psl_cache_entries),
+      seen_capacity_(options.seen_domains_capacity) {}
+
+bool EventNormalizer::IsNewDomain(std::string_view rd) {
+  if (rd.empty()) return false;
+  const uint64_t h = XXH3_64bits(rd.data(), rd.size());
+  if (seen_current_.count(h) || seen_previous_.count(h)) return false;
+  if (seen_current_.size() >= seen_capacity_) {
+    seen_previous_.swap(seen_current_);
+    seen_current_.clear();
+  }
+  seen_current_.insert(h);
+  return true;
+}
+
+bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
+                             std::string_view* reason) {
+  DnsEvent e;
+  e.ts_ns = obs.query_time_ns >= 0 ? obs.query_time_ns : obs.response_time_ns;
+  if (e.ts_ns < 0) {
+    *reason = "missing_timestamp";
+    return false;
+  }
+  if (obs.latency_ns >= 0) {
+    e.latency_ns = obs.latency_ns;
+  } else if (obs.query_time_ns >= 0 && obs.response_time_ns >= obs.query_time_ns) {
+    e.latency_ns = obs.response_time_ns - obs.query_time_ns;
+  }
+  std::string_view qname = obs.qname;
+  if (!qname.empty() && qname.back() == '.') qname.remove_suffix(1);
+  if (qname.size() > kMaxNameLength || qname.size() > UINT16_MAX) {
+    *reason = "bad_qname";
+    return false;
+  }
+  const size_t off = batch->arena.size();
+  batch->arena.resize(off + qname.size());
+  char* dst = batch->arena.data() + off;
+  char prev = '.';
+  for (size_t i = 0; i < qname.size(); ++i) {
+    char c = qname[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    if (c == '.' && prev == '.') {
+      batch->arena.resize(off);
+      *reason = "bad_qname";
+      return false;
+    }
+    dst[i] = c;
+    prev = c;
+  }
+  const std::string_view name(dst, qname.size());
+  e.qname_off = static_cast<uint32_t>(off);
+  e.qname_len = static_cast<uint16_t>(qname.size());
+  e.rd_len = static_cast<uint16_t>(domains_.Find(name));
+  LabelStats(name, &e.label_count, &e.label_entropy);
+  e.new_domain = IsNewDomain(name.substr(name.size() - e.rd_len));
+  e.client = redactor_.Apply(obs.client);
+  e.server = obs.server;
+  e.client_port = obs.client_port;
+  e.server_port = obs.server_port;
+  e.qtype = obs.qtype;
+  e.rcode = static_cast<int16_t>(obs.rcode < 0 ? -1 : obs.rcode);
+  e.query_size = obs.query_size;
+  e.response_size = obs.response_size;
+  e.min_ttl = obs.min_ttl;
+  e.answer_count = obs.answer_count;
+  e.transport = obs.transport;
+  batch->events.push_back(e);
+  return true;
+}
+
+}  // namespace dnsight

@@ -1,0 +1,82 @@
+// EventNormalizer: turns decoder observations into normalized DnsEvents.
+//
+// For each observation it: lowercases the qname and drops the trailing dot; finds the
+// registered domain (eTLD+1) with the public suffix list (libpsl, the system list when
+// installed, else libpsl's built-in one); measures label count and mean per-label
+// character entropy; sets event time (query time, else response time) and latency;
+// redacts the client address; and marks the first sighting of each registered domain
+// (`new_domain`, from a bounded two-generation set, so "first" means "not seen in the
+// last ~seen_domains_capacity distinct domains").
+//
+// Thread-safety: not thread-safe; one per ingest thread. Output is deterministic for a
+// given input order, which is what makes multi-threaded runs equal single-threaded ones.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "dnsight/dns_event.h"
+#include "dnsight/observation.h"
+#include "dnsight/status.h"
+#include "ingest/redactor.h"
+
+struct psl_ctx_st;
+
+namespace dnsight {
+
+struct NormalizerOptions {
+  RedactionOptions redaction;
+  size_t psl_cache_entries = 1 << 18;    // suffix → eTLD+1 length cache (cost: ~64 B each)
+  size_t seen_domains_capacity = 1 << 20;  // per generation (cost: ~16 B each)
+};
+
+// Registered-domain lookup with a bounded cache. Exposed for tests.
+class RegisteredDomainFinder {
+ public:
+  RegisteredDomainFinder(size_t cache_entries);
+  ~RegisteredDomainFinder();
+  RegisteredDomainFinder(const RegisteredDomainFinder&) = delete;
+  RegisteredDomainFinder& operator=(const RegisteredDomainFinder&) = delete;
+  // Length of the registered-domain suffix of `name` (normalized), 0 if none.
+  size_t Find(std::string_view name);
+
+ private:
+  size_t Lookup(std::string_view name);
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const;
+  };
+  const psl_ctx_st* psl_;
+  bool owned_ = false;
+  size_t cache_entries_;
+  std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> cache_;
+  std::string scratch_;
+};
+
+class EventNormalizer {
+ public:
+  explicit EventNormalizer(NormalizerOptions options);
+  // Appends the normalized event to batch. On failure returns false and sets *reason to
+  // a short counter label ("missing_timestamp", "bad_qname").
+  bool Append(const RawDnsObservation& obs, DnsEventBatch* batch, std::string_view* reason);
+
+ private:
+  bool IsNewDomain(std::string_view rd);
+
+  ClientRedactor redactor_;
+  RegisteredDomainFinder domains_;
+  size_t seen_capacity_;
+  std::unordered_set<uint64_t> seen_current_, seen_previous_;
+};
+
+// Normalizes a name in place into `out`: lowercase ASCII, no trailing dot. Returns false
+// for names that can't be valid (empty labels in the middle, too long).
+bool NormalizeQname(std::string_view in, std::string* out);
+// Mean over labels of each label's Shannon character entropy, in bits; and label count.
+void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entropy);
+
+}  // namespace dnsight

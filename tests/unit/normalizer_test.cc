@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/time_util.h"
+#include "ingest/normalizer.h"
+
+namespace dnsight {
+namespace {
+
+TEST(RegisteredDomain, PublicSuffixList) {
+  RegisteredDomainFinder f(16);
+  const auto rd = [&](std::string_view n) { return std::string(n.substr(n.size() - f.Find(n))); };
+  EXPECT_EQ(rd("www.example.com"), "example.com");
+  EXPECT_EQ(rd("a.b.c.example.co.uk"), "example.co.uk");
+  EXPECT_EQ(rd("example.co.uk"), "example.co.uk");
+  EXPECT_EQ(rd("co.uk"), "");
+  EXPECT_EQ(rd("com"), "");
+  EXPECT_EQ(rd(""), "");
+  // Served from the cache the second time, same answer.
+  EXPECT_EQ(rd("x.y.www.example.com"), "example.com");
+  EXPECT_EQ(rd("x.y.www.example.com"), "example.com");
+}
+
+TEST(Normalizer, LowercasesStripsDotAndMeasures) {
+  EventNormalizer n({});
+  DnsEventBatch b;
+  RawDnsObservation o;
+  o.query_time_ns = 100;
+  o.response_time_ns = 350;
+  o.qname = "WWW.Example.COM.";
+  o.client = *IpAddress::Parse("192.0.2.77");
+  std::string_view reason;
+  ASSERT_TRUE(n.Append(o, &b, &reason));
+  const DnsEvent& e = b.events[0];
+  EXPECT_EQ(b.qname(e), "www.example.com");
+  EXPECT_EQ(b.registered_domain(e), "example.com");
+  EXPECT_EQ(b.subdomain(e), "www");
+  EXPECT_EQ(e.ts_ns, 100);
+  EXPECT_EQ(e.latency_ns, 250);
+  EXPECT_EQ(e.label_count, 3);
+  // www: 0 bits; example: e×2,x,a,m,p,l over 7 chars; com: log2(3)
+  const double ex = -(2.0 / 7 * std::log2(2.0 / 7)) - 5 * (1.0 / 7 * std::log2(1.0 / 7));
+  EXPECT_NEAR(e.label_entropy, (0 + ex + std::log2(3.0)) / 3, 1e-5);
+  EXPECT_TRUE(e.new_domain);
+  ASSERT_TRUE(n.Append(o, &b, &reason));
+  EXPECT_FALSE(b.events[1].new_domain);
+}
+
+TEST(Normalizer, RejectsBadInput) {
+  EventNormalizer n({});
+  DnsEventBatch b;
+  RawDnsObservation o;
+  std::string_view reason;
+  o.qname = "a.b";
+  EXPECT_FALSE(n.Append(o, &b, &reason));
+  EXPECT_EQ(reason, "missing_timestamp");
+  o.query_time_ns = 1;
+  o.qname = "a..b";
+  EXPECT_FALSE(n.Append(o, &b, &reason));
+  EXPECT_EQ(reason, "bad_qname");
+  EXPECT_TRUE(b.arena.empty());
+  EXPECT_TRUE(b.events.empty());
+}
+
+TEST(Redaction, TruncateAndPseudonym) {
+  ClientRedactor trunc({RedactionOptions::Mode::kTruncate, 24, 48, "", 16});
+  EXPECT_EQ(trunc.Apply(*IpAddress::Parse("192.0.2.77")).ToString(), "192.0.2.0");
+  EXPECT_EQ(trunc.Apply(*IpAddress::Parse("2001:db8:1:2:3::9")).ToString(), "2001:db8:1::");
+  ClientRedactor p1({RedactionOptions::Mode::kPseudonym, 24, 48, "0123456789abcdef-key", 16});
+  ClientRedactor p2({RedactionOptions::Mode::kPseudonym, 24, 48, "another-secret-key-0", 16});
+  const auto a = *IpAddress::Parse("192.0.2.77");
+  const IpAddress x = p1.Apply(a);
+  EXPECT_EQ(x, p1.Apply(a));  // stable (and cached)
+  EXPECT_NE(x, a);
+  EXPECT_NE(x, p2.Apply(a));  // keyed
+  EXPECT_EQ(x.family, IpFamily::kV4);
+  EXPECT_EQ(x.bytes[0] & 0xf0, 0xf0);
+  EXPECT_NE(p1.Apply(*IpAddress::Parse("192.0.2.78")), x);
+}
+
+TEST(TimeUtil, Rfc3339AndDurations) {
+  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(ParseRfc3339("2026-11-23T10:00:00+01:00"), ParseRfc3339("2026-11-23T09:00:00Z"));
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2026-11-23T10:00:00.120Z")), "2026-11-23T10:00:00.12Z");
+  EXPECT_FALSE(ParseRfc3339("2026-11-23T10:00:00"));
+  EXPECT_FALSE(ParseRfc3339("2026-11-23T10:00:00.Z"));
+  EXPECT_EQ(ParseDuration("5m"), 300 * kNanosPerSecond);
+  EXPECT_EQ(FormatDuration(3600 * kNanosPerSecond), "1h");
+  EXPECT_FALSE(ParseDuration("5 minutes"));
+  EXPECT_FALSE(ParseDuration("-1s"));
+}
+
+}  // namespace
+}  // namespace dnsight

@@ -1,0 +1,453 @@
+// Accuracy and guarantee tests for the sketches behind the aggregations.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "features/categorical_counts.h"
+#include "features/ddsketch.h"
+#include "features/hyperloglog.h"
+#include "features/space_saving.h"
+
+namespace dnsight {
+namespace {
+
+// SplitMix64: a small deterministic generator, the same on every platform.
+struct SplitMix {
+  uint64_t s;
+  uint64_t Next() {
+    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
+};
+
+std::string Key(uint64_t i) { return "host-" + std::to_string(i) + ".example.net"; }
+
+// ---- HyperLogLog --------------------------------------------------------------------------
+
+class HllAccuracy : public ::testing::TestWithParam<std::tuple<int, uint64_t>> {};
+
+TEST_P(HllAccuracy, WithinThreeStandardErrors) {
+  const auto [p, n] = GetParam();
+  HyperLogLog hll(p);
+  for (uint64_t i = 0; i < n; ++i) hll.Add(Key(i));
+  // Duplicates must not count.
+  for (uint64_t i = 0; i < std::min<uint64_t>(n, 1000); ++i) hll.Add(Key(i));
+  const double m = std::ldexp(1.0, p);
+  const double est = hll.Estimate();
+  const double rel = std::fabs(est - static_cast<double>(n)) / static_cast<double>(n);
+  EXPECT_LE(rel, 3.0 / std::sqrt(m)) << "estimate " << est << " for " << n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sketch, HllAccuracy,
+                         ::testing::Combine(::testing::Values(10, 12, 14),
+                                            ::testing::Values(10u, 1000u, 100000u, 1000000u)));
+
+TEST(HllSketch, SparseIsExactAndSmall) {
+  HyperLogLog hll(12);
+  EXPECT_TRUE(hll.empty());
+  EXPECT_EQ(hll.Estimate(), 0);
+  for (int i = 0; i < 10; ++i) hll.Add(Key(static_cast<uint64_t>(i)));
+  hll.Add(Key(3));
+  EXPECT_TRUE(hll.sparse());
+  EXPECT_EQ(hll.Estimate(), 10);
+  EXPECT_LT(hll.MemoryBytes(), 256u);  // 16 slots of 8 bytes plus the object
+  // Sparse holds up to 3/32 of 2^p hashes exactly, then turns dense.
+  EXPECT_EQ(HyperLogLog::MaxSparseSize(12), 384u);
+  for (uint64_t i = 10; i < 384; ++i) hll.Add(Key(i));
+  EXPECT_TRUE(hll.sparse());
+  EXPECT_EQ(hll.Estimate(), 384);
+  hll.Add(Key(384));
+  EXPECT_FALSE(hll.sparse());
+  EXPECT_NEAR(hll.Estimate(), 385, 385 * 3 / 64.0);
+  EXPECT_EQ(hll.MemoryBytes(), sizeof(HyperLogLog) + 4096);
+}
+
+TEST(HllSketch, LowPrecisionStartsDense) {
+  HyperLogLog hll(4);
+  EXPECT_EQ(HyperLogLog::MaxSparseSize(4), 0u);
+  hll.Add("a");
+  EXPECT_FALSE(hll.sparse());
+  EXPECT_NEAR(hll.Estimate(), 1, 0.5);
+}
+
+TEST(HllSketch, PrecisionIsClamped) {
+  EXPECT_EQ(HyperLogLog(2).precision(), 4);
+  EXPECT_EQ(HyperLogLog(30).precision(), 16);
+}
+
+TEST(HllSketch, MergeMatchesUnionInEveryMode) {
+  // (a, b) sizes chosen to cover sparse+sparse (exact), sparse+dense and dense+dense.
+  const std::pair<uint64_t, uint64_t> cases[] = {{5, 7}, {100, 200}, {50, 5000}, {5000, 50}, {20000, 30000}};
+  for (const auto& [na, nb] : cases) {
+    HyperLogLog a(12), b(12), u(12);
+    for (uint64_t i = 0; i < na; ++i) a.Add(Key(i));
+    for (uint64_t i = na / 2; i < na / 2 + nb; ++i) b.Add(Key(i));  // overlapping ranges
+    for (uint64_t i = 0; i < std::max(na, na / 2 + nb); ++i) u.Add(Key(i));
+    a.Merge(b);
+    if (a.sparse() && u.sparse()) {
+      EXPECT_EQ(a.Estimate(), u.Estimate());
+    } else {
+      // Dense registers are a max over the same hashes, so the union is identical.
+      std::string sa, su;
+      a.Serialize(&sa);
+      u.Serialize(&su);
+      if (!u.sparse()) EXPECT_EQ(sa, su) << na << "+" << nb;
+    }
+  }
+}
+
+TEST(HllSketch, SerializeRoundTripAndValidation) {
+  for (uint64_t n : {0u, 3u, 300u, 50000u}) {
+    HyperLogLog h(12);
+    for (uint64_t i = 0; i < n; ++i) h.Add(Key(i));
+    std::string bytes;
+    h.Serialize(&bytes);
+    HyperLogLog back(12);
+    std::string_view in = bytes;
+    ASSERT_TRUE(back.Deserialize(&in).ok());
+    EXPECT_TRUE(in.empty());
+    EXPECT_EQ(back.Estimate(), h.Estimate());
+    EXPECT_EQ(back.sparse(), h.sparse());
+    HyperLogLog other_p(11);
+    in = bytes;
+    EXPECT_FALSE(other_p.Deserialize(&in).ok());
+    for (size_t len = 0; len < bytes.size(); len += std::max<size_t>(1, bytes.size() / 64)) {
+      std::string_view cut = std::string_view(bytes).substr(0, len);
+      HyperLogLog t(12);
+      EXPECT_FALSE(t.Deserialize(&cut).ok()) << len;
+    }
+  }
+  // A register above 65 - p is impossible.
+  std::string dense = {1, 4, 1};
+  dense.append(16, '\0');
+  dense[5] = 62;
+  std::string_view in = dense;
+  HyperLogLog h4(4);
+  EXPECT_FALSE(h4.Deserialize(&in).ok());
+  dense[5] = 61;
+  in = dense;
+  EXPECT_TRUE(h4.Deserialize(&in).ok());
+  // Sparse hashes must strictly increase (a zero delta is a duplicate).
+  std::string sparse = {1, 12, 0, 2, 5, 0};
+  in = sparse;
+  HyperLogLog h12(12);
+  EXPECT_FALSE(h12.Deserialize(&in).ok());
+}
+
+// ---- DDSketch -----------------------------------------------------------------------------
+
+void ExpectRelativeAccuracy(const DDSketch& s, std::vector<double> values, double alpha) {
+  std::sort(values.begin(), values.end());
+  for (double q : {0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+    const double exact = values[static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)))];
+    const double got = s.Quantile(q);
+    EXPECT_LE(std::fabs(got - exact), alpha * exact * (1 + 1e-9)) << "q=" << q << " exact " << exact;
+  }
+}
+
+TEST(DdSketchAccuracy, UniformIntegers) {
+  DDSketch s(0.01);
+  std::vector<double> v;
+  for (int i = 1; i <= 10000; ++i) v.push_back(i);
+  for (double x : v) s.Add(x);
+  EXPECT_EQ(s.count(), 10000u);
+  ExpectRelativeAccuracy(s, v, 0.01);
+}
+
+TEST(DdSketchAccuracy, ExponentialAndLogNormal) {
+  for (double alpha : {0.01, 0.02, 0.05}) {
+    SplitMix rng{42};
+    DDSketch expo(alpha), logn(alpha);
+    std::vector<double> ve, vl;
+    for (int i = 0; i < 100000; ++i) {
+      const double e = -std::log(1 - rng.Uniform()) * 25.0;  // mean 25 ms
+      ve.push_back(e);
+      expo.Add(e);
+      // Box-Muller normal -> log-normal spanning several decades.
+      const double n = std::sqrt(-2 * std::log(1 - rng.Uniform())) * std::cos(2 * M_PI * rng.Uniform());
+      const double l = std::exp(2.0 + 2.0 * n);
+      vl.push_back(l);
+      logn.Add(l);
+    }
+    ExpectRelativeAccuracy(expo, ve, alpha);
+    ExpectRelativeAccuracy(logn, vl, alpha);
+    EXPECT_LT(logn.num_buckets(), 2048u);
+  }
+}
+
+TEST(DdSketchAccuracy, ZeroNegativeAndNaN) {
+  DDSketch s(0.01);
+  s.Add(std::nan(""));
+  s.Add(INFINITY);
+  EXPECT_TRUE(s.empty());
+  EXPECT_TRUE(std::isnan(s.Quantile(0.5)));
+  // Zeros and negatives (clamped) share the zero bucket.
+  s.Add(0);
+  s.Add(-5);
+  s.Add(1e-320);  // subnormal
+  s.Add(100);
+  EXPECT_EQ(s.count(), 4u);
+  EXPECT_EQ(s.zero_count(), 3u);
+  EXPECT_EQ(s.Quantile(0.5), 0);  // rank floor(1.5) = 1 -> a zero
+  EXPECT_EQ(s.Quantile(1), 100);
+  EXPECT_EQ(s.min(), 0);
+  EXPECT_TRUE(std::isnan(s.Quantile(1.5)));
+  EXPECT_TRUE(std::isnan(s.Quantile(-0.1)));
+}
+
+TEST(DdSketchAccuracy, MergeEqualsUnion) {
+  SplitMix rng{7};
+  DDSketch a(0.01), b(0.01), u(0.01);
+  for (int i = 0; i < 20000; ++i) {
+    const double x = std::exp(rng.Uniform() * 10);
+    (i % 3 == 0 ? a : b).Add(x);
+    u.Add(x);
+  }
+  a.Merge(b);
+  std::string sa, su;
+  a.Serialize(&sa);
+  u.Serialize(&su);
+  EXPECT_EQ(sa, su);  // bucket-wise identical
+  a.Merge(a);         // self-merge doubles every count
+  EXPECT_EQ(a.count(), 40000u);
+  EXPECT_EQ(a.Quantile(0.5), u.Quantile(0.5));
+}
+
+TEST(DdSketchAccuracy, CollapsingKeepsUpperQuantiles) {
+  DDSketch s(0.01, 64);  // tiny bucket budget
+  std::vector<double> v;
+  for (int i = 0; i < 10000; ++i) v.push_back(std::pow(10.0, i / 1000.0));  // 1 .. 1e10
+  for (double x : v) s.Add(x);
+  EXPECT_EQ(s.num_buckets(), 64u);
+  std::sort(v.begin(), v.end());
+  for (double q : {0.99, 0.999}) {
+    const double exact = v[static_cast<size_t>(q * (v.size() - 1))];
+    EXPECT_LE(std::fabs(s.Quantile(q) - exact), 0.01 * exact * (1 + 1e-9));
+  }
+  EXPECT_EQ(s.Quantile(0), 1);  // exact min survives collapsing
+}
+
+TEST(DdSketchAccuracy, SerializeRoundTripAndValidation) {
+  DDSketch s(0.01);
+  for (int i = 0; i < 1000; ++i) s.Add(i * 0.37);
+  std::string bytes;
+  s.Serialize(&bytes);
+  DDSketch back(0.01);
+  std::string_view in = bytes;
+  ASSERT_TRUE(back.Deserialize(&in).ok());
+  EXPECT_TRUE(in.empty());
+  for (double q : {0.0, 0.5, 0.99, 1.0}) EXPECT_EQ(back.Quantile(q), s.Quantile(q));
+  DDSketch other(0.02);
+  in = bytes;
+  EXPECT_FALSE(other.Deserialize(&in).ok());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    std::string_view cut = std::string_view(bytes).substr(0, len);
+    DDSketch t(0.01);
+    EXPECT_FALSE(t.Deserialize(&cut).ok()) << len;
+    EXPECT_TRUE(t.empty());
+  }
+}
+
+// ---- SpaceSaving ----------------------------------------------------------------------------
+
+// A Zipf-like stream: key i (1-based) appears floor(2000 / i) times, interleaved.
+std::vector<std::string> SkewedStream(int keys, std::map<std::string, uint64_t>* truth) {
+  std::vector<std::string> stream;
+  for (int i = 1; i <= keys; ++i) {
+    const int reps = 2000 / i;
+    for (int r = 0; r < reps; ++r) stream.push_back("k" + std::to_string(i));
+    (*truth)["k" + std::to_string(i)] = static_cast<uint64_t>(reps);
+  }
+  SplitMix rng{3};
+  for (size_t i = stream.size(); i > 1; --i) std::swap(stream[i - 1], stream[rng.Next() % i]);
+  return stream;
+}
+
+void ExpectSpaceSavingGuarantees(const SpaceSaving& ss, const std::map<std::string, uint64_t>& truth) {
+  const uint64_t n = ss.total();
+  const auto top = ss.TopK();
+  std::map<std::string, uint64_t> tracked;
+  for (const auto& c : top) {
+    const uint64_t f = truth.at(c.key);
+    EXPECT_LE(c.count - c.error, f) << c.key;
+    EXPECT_GE(c.count, f) << c.key;
+    EXPECT_LE(c.error, n / static_cast<uint64_t>(ss.capacity())) << c.key;
+    tracked[c.key] = c.count;
+  }
+  for (const auto& [key, f] : truth) {
+    if (f > ss.min_count()) EXPECT_TRUE(tracked.count(key)) << key << " with " << f;
+  }
+}
+
+TEST(SpaceSavingGuarantees, SkewedStream) {
+  std::map<std::string, uint64_t> truth;
+  const auto stream = SkewedStream(2000, &truth);
+  SpaceSaving ss(50);
+  for (const auto& k : stream) ss.Add(k);
+  EXPECT_EQ(ss.total(), stream.size());
+  EXPECT_EQ(ss.size(), 50u);
+  ExpectSpaceSavingGuarantees(ss, truth);
+  // The heaviest keys come out in order.
+  const auto top = ss.TopK();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(top[static_cast<size_t>(i)].key, "k" + std::to_string(i + 1));
+  // Top share: k1 has 2000 of N; the estimate never undershoots it.
+  EXPECT_GE(ss.TopShare(), 2000.0 / static_cast<double>(ss.total()));
+  EXPECT_LE(ss.TopShare(), (2000.0 + static_cast<double>(ss.min_count())) / static_cast<double>(ss.total()));
+  // HHI from lower bounds is a lower bound of the true HHI.
+  double true_hhi = 0;
+  for (const auto& [k, f] : truth) true_hhi += std::pow(static_cast<double>(f) / static_cast<double>(ss.total()), 2);
+  EXPECT_LE(ss.Hhi(), true_hhi + 1e-12);
+  EXPECT_GT(ss.Hhi(), 0.5 * true_hhi);
+}
+
+TEST(SpaceSavingGuarantees, MergeKeepsGuarantees) {
+  std::map<std::string, uint64_t> truth;
+  const auto stream = SkewedStream(2000, &truth);
+  SpaceSaving a(50), b(50);
+  for (size_t i = 0; i < stream.size(); ++i) (i % 2 ? a : b).Add(stream[i]);
+  a.Merge(b);
+  EXPECT_EQ(a.total(), stream.size());
+  EXPECT_LE(a.size(), 50u);
+  ExpectSpaceSavingGuarantees(a, truth);
+  EXPECT_EQ(a.TopK()[0].key, "k1");
+}
+
+TEST(SpaceSavingGuarantees, ExactWithoutEviction) {
+  SpaceSaving a(10), b(10);
+  for (const char* k : {"x", "y", "x", "z"}) a.Add(k);
+  for (const char* k : {"x", "w"}) b.Add(k);
+  a.Merge(b);
+  // x 3, y 1, z 1, w 1 of 6: share 3/6, HHI (9 + 1 + 1 + 1) / 36.
+  EXPECT_DOUBLE_EQ(a.TopShare(), 0.5);
+  EXPECT_DOUBLE_EQ(a.Hhi(), 12.0 / 36.0);
+  const auto top = a.TopK();
+  ASSERT_EQ(top.size(), 4u);
+  EXPECT_EQ(top[0].key, "x");
+  EXPECT_EQ(top[0].count, 3u);
+  EXPECT_EQ(top[1].key, "w");  // ties by key bytes
+  a.Merge(a);
+  EXPECT_EQ(a.total(), 12u);
+  EXPECT_DOUBLE_EQ(a.TopShare(), 0.5);
+}
+
+TEST(SpaceSavingGuarantees, EvictionReusesCounters) {
+  SpaceSaving ss(2);
+  ss.Add("a");
+  ss.Add("a");
+  ss.Add("b");
+  ss.Add("c");  // evicts b (count 1): c gets count 2, error 1
+  const auto top = ss.TopK();
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].key, "a");
+  EXPECT_EQ(top[1].key, "c");
+  EXPECT_EQ(top[1].count, 2u);
+  EXPECT_EQ(top[1].error, 1u);
+  // HHI uses count - error: (2/4)^2 + (1/4)^2.
+  EXPECT_DOUBLE_EQ(ss.Hhi(), 0.25 + 0.0625);
+}
+
+TEST(SpaceSavingGuarantees, SerializeRoundTripAndValidation) {
+  std::map<std::string, uint64_t> truth;
+  const auto stream = SkewedStream(500, &truth);
+  SpaceSaving ss(20);
+  for (const auto& k : stream) ss.Add(k);
+  std::string bytes;
+  ss.Serialize(&bytes);
+  SpaceSaving back(20);
+  std::string_view in = bytes;
+  ASSERT_TRUE(back.Deserialize(&in).ok());
+  EXPECT_TRUE(in.empty());
+  std::string again;
+  back.Serialize(&again);
+  EXPECT_EQ(bytes, again);
+  EXPECT_EQ(back.min_count(), ss.min_count());
+  // Adding to both keeps them in step (index and heap rebuilt correctly).
+  for (int i = 0; i < 1000; ++i) {
+    ss.Add("new" + std::to_string(i % 7));
+    back.Add("new" + std::to_string(i % 7));
+  }
+  std::string s1, s2;
+  ss.Serialize(&s1);
+  back.Serialize(&s2);
+  EXPECT_EQ(s1, s2);
+  // Duplicate keys are rejected.
+  const std::string dup = std::string{1, 20, 4, 2, 1, 'a', 2, 0, 1, 'a', 2, 0};
+  in = dup;
+  EXPECT_FALSE(back.Deserialize(&in).ok());
+  // Error above count is rejected.
+  const std::string err = std::string{1, 20, 4, 1, 1, 'a', 2, 3};
+  in = err;
+  EXPECT_FALSE(back.Deserialize(&in).ok());
+}
+
+// ---- CategoricalCounts ----------------------------------------------------------------------
+
+TEST(SketchEntropy, KnownValues) {
+  CategoricalCounts c(64);
+  EXPECT_TRUE(std::isnan(c.EntropyBits()));
+  c.Add("only");
+  EXPECT_EQ(c.EntropyBits(), 0);
+  CategoricalCounts u(64);
+  for (const char* k : {"a", "b", "c", "d"}) u.Add(k, 5);
+  EXPECT_DOUBLE_EQ(u.EntropyBits(), 2.0);  // uniform over 4
+  CategoricalCounts h(64);
+  h.Add("heads");
+  h.Add("tails");
+  EXPECT_DOUBLE_EQ(h.EntropyBits(), 1.0);
+  // p = (1/2, 1/4, 1/4): 0.5 * 1 + 2 * 0.25 * 2 = 1.5 bits.
+  CategoricalCounts s(64);
+  s.Add("a", 2);
+  s.Add("b");
+  s.Add("c");
+  EXPECT_DOUBLE_EQ(s.EntropyBits(), 1.5);
+}
+
+TEST(SketchEntropy, OverflowLumpsIntoOther) {
+  CategoricalCounts c(2);
+  for (const char* k : {"a", "b", "c", "d"}) c.Add(k);
+  // a, b tracked; c, d lumped: (1/4, 1/4, 1/2) -> 1.5 bits, below the true 2 bits.
+  EXPECT_EQ(c.num_categories(), 2u);
+  EXPECT_EQ(c.other(), 2u);
+  EXPECT_DOUBLE_EQ(c.EntropyBits(), 1.5);
+  EXPECT_EQ(c.CountOf("c"), 0u);
+}
+
+TEST(SketchEntropy, MergeAndRoundTrip) {
+  CategoricalCounts a(3), b(3);
+  a.Add("x", 2);
+  a.Add("y");
+  b.Add("y");
+  b.Add("z", 4);
+  b.Add("w");  // fourth key: a's room runs out when merged
+  a.Merge(b);
+  // Tracked: x 2, y 2, z 4; other: w 1 -> N = 9.
+  EXPECT_EQ(a.total(), 9u);
+  EXPECT_EQ(a.CountOf("y"), 2u);
+  EXPECT_EQ(a.CountOf("z"), 4u);
+  EXPECT_EQ(a.other(), 1u);
+  std::string bytes;
+  a.Serialize(&bytes);
+  CategoricalCounts back(3);
+  std::string_view in = bytes;
+  ASSERT_TRUE(back.Deserialize(&in).ok());
+  EXPECT_EQ(back.EntropyBits(), a.EntropyBits());
+  CategoricalCounts wrong(4);
+  in = bytes;
+  EXPECT_FALSE(wrong.Deserialize(&in).ok());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    std::string_view cut = std::string_view(bytes).substr(0, len);
+    CategoricalCounts t(3);
+    EXPECT_FALSE(t.Deserialize(&cut).ok());
+  }
+}
+
+}  // namespace
+}  // namespace dnsight
