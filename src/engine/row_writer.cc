@@ -78,6 +78,19 @@ void JsonLinesRowSink::Flush() {
     if (f) std::fflush(f);
 }
 
+const std::vector<std::string>& JsonLinesRowSink::KeysFor(const FeatureView& v) {
+  auto it = keys_.find(&v);
+  if (it != keys_.end()) return it->second;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < v.feature_names.size(); ++i) {
+    std::string k = i ? "," : "";
+    AppendJsonString(v.feature_names[i], &k);
+    k.push_back(':');
+    keys.push_back(std::move(k));
+  }
+  return keys_.emplace(&v, std::move(keys)).first->second;
+}
+
 void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
                                  std::span<const FeatureRow> rows) {
   if (features_ == nullptr) return;
@@ -92,10 +105,9 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
     b.append(",\"window_end\":\"").append(FormatRfc3339(r.window_end_ns));
     b.append("\",\"window_end_ns\":").append(std::to_string(r.window_end_ns));
     b.append(",\"features\":{");
+    const std::vector<std::string>& keys = KeysFor(v);
     for (size_t i = 0; i < r.values.size(); ++i) {
-      if (i) b.push_back(',');
-      AppendJsonString(v.feature_names[i], &b);
-      b.push_back(':');
+      b.append(keys[i]);
       AppendJsonNumber(r.values[i], &b);
     }
     b.append("}}\n");

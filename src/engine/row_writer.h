@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 
 #include "engine/pipeline.h"
 
@@ -37,6 +38,10 @@ class JsonLinesRowSink : public RowSink {
   void Flush();
 
  private:
+  // "\"name\":" per feature, escaped once per view.
+  const std::vector<std::string>& KeysFor(const FeatureView& v);
+
+  std::unordered_map<const FeatureView*, std::vector<std::string>> keys_;
   FILE* features_ = nullptr;
   FILE* late_ = nullptr;
   FILE* dead_ = nullptr;

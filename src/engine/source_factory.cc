@@ -1,5 +1,6 @@
 #include "engine/source_factory.h"
 
+#include "ingest/dnstap_source.h"
 #include "ingest/jsonl_source.h"
 #include "ingest/pcap_source.h"
 
@@ -23,6 +24,16 @@ std::unique_ptr<DnsSource> MakeSource(const SourceConfig& cfg) {
     o.dns_ports.clear();
     for (int p : cfg.dns_ports) o.dns_ports.push_back(static_cast<uint16_t>(p));
     return std::make_unique<PcapSource>(o);
+  }
+  if (cfg.type.rfind("dnstap_", 0) == 0) {
+    DnstapSourceOptions o;
+    auto mask = ParseDnstapTypeSet(cfg.dnstap_messages);
+    if (!mask.ok()) throw ConfigError(cfg.where + ": messages: " + mask.status().message());
+    o.decoder.message_types = *mask;
+    if (cfg.type == "dnstap_file") return std::make_unique<DnstapFileSource>(cfg.path, o);
+    if (cfg.type == "dnstap_unix") return std::make_unique<DnstapUnixSource>(cfg.path, o);
+    if (cfg.type == "dnstap_tcp")
+      return std::make_unique<DnstapTcpSource>(cfg.address, static_cast<uint16_t>(cfg.port), o);
   }
   throw ConfigError(cfg.where + ": source type '" + cfg.type + "' is not available in this build");
 }

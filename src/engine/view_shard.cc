@@ -31,6 +31,10 @@ struct ViewShard::Entity {
   int64_t last_pane = std::numeric_limits<int64_t>::min();  // latest on-time pane
   int64_t dirty_pane = std::numeric_limits<int64_t>::min();
   std::vector<uint32_t> pending;  // selection being gathered in Add()
+  // Values of the coarse windows as of coarse_cache_end: they only change when a coarse
+  // pane completes, so rows within one coarse pane share them.
+  std::vector<double> coarse_cache;
+  int64_t coarse_cache_end = std::numeric_limits<int64_t>::min();
   std::vector<SeriesTransform> transforms;
 };
 
@@ -53,6 +57,7 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
   evict_after_panes_ =
       CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
   scratch_ = NewAggs();
+  for (const auto& spec : view.aggregations) outputs_per_window_ += spec.OutputNames().size();
 }
 
 ViewShard::~ViewShard() = default;
@@ -169,18 +174,34 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   row.entity_key = e.key;
   row.values.reserve(view_.feature_names.size());
   const int64_t coarse_end = FloorDiv(end_ns, coarse_ns_);  // first coarse pane not complete
-  for (int64_t w : view_.windows_ns) {
-    const bool fine = !has_coarse_ || w <= fine_panes_kept_ * pane_ns_;
-    if (fine) {
-      MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1);
-    } else {
-      MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end);
-    }
+  const auto finalize_window = [&](int64_t w, std::vector<double>* values) {
     const double seconds = static_cast<double>(w) / 1e9;
     for (size_t a = 0; a < scratch_.size(); ++a) {
       finalized_.clear();
       scratch_[a]->Finalize(&finalized_);
-      for (double v : finalized_) row.values.push_back(view_.per_second[a] ? v / seconds : v);
+      for (double v : finalized_) values->push_back(view_.per_second[a] ? v / seconds : v);
+    }
+  };
+  const auto is_fine = [&](int64_t w) { return !has_coarse_ || w <= fine_panes_kept_ * pane_ns_; };
+  if (has_coarse_ && e.coarse_cache_end != coarse_end) {
+    e.coarse_cache.clear();
+    for (int64_t w : view_.windows_ns) {
+      if (is_fine(w)) continue;
+      MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end);
+      finalize_window(w, &e.coarse_cache);
+    }
+    e.coarse_cache_end = coarse_end;
+  }
+  size_t cached = 0;
+  for (int64_t w : view_.windows_ns) {
+    if (is_fine(w)) {
+      MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1);
+      finalize_window(w, &row.values);
+    } else {
+      const size_t n = outputs_per_window_;
+      row.values.insert(row.values.end(), e.coarse_cache.begin() + static_cast<long>(cached),
+                        e.coarse_cache.begin() + static_cast<long>(cached + n));
+      cached += n;
     }
   }
   for (size_t t = 0; t < e.transforms.size(); ++t) {

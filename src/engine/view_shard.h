@@ -9,7 +9,9 @@
 // Window semantics at emission time T (the closed pane's end):
 //   window w <= fine_window_limit: events in [T - w, T);
 //   window w  > fine_window_limit: events in [Tc - w, Tc), Tc = T rounded down to the
-//   coarse pane (a hopping window that advances once per coarse pane).
+//   coarse pane (a hopping window that advances once per coarse pane). Their values
+//   are computed once per coarse pane and entity; a late event folded into a coarse
+//   pane shows from the next coarse pane on.
 // Late events (pane already closed, but within allowed lateness) update their panes, so
 // windows emitted later include them; rows already emitted are not revised.
 // An entity with no event for longest window + allowed lateness is evicted.
@@ -82,6 +84,7 @@ class ViewShard {
   int64_t fine_panes_kept_ = 0;    // base panes a fine window or lateness may need
   int64_t coarse_panes_kept_ = 0;  // coarse panes the longest coarse window needs
   bool has_coarse_ = false;
+  size_t outputs_per_window_ = 0;
   int64_t evict_after_panes_;
   int64_t first_open_pane_ = INT64_MIN;
 

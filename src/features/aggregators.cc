@@ -87,15 +87,17 @@ struct NumericOf {
 
 struct GenericNumeric {
   DnsField field;
-  double operator()(const DnsEventBatch& b, const DnsEvent& e) const { return NumericField(b, e, field); }
+  double operator()(const DnsEventBatch& b, const DnsEvent& e) const {
+    return NumericField(b, e, field);
+  }
 };
 
 // Calls fn(extractor) with an extractor specialised for `f`.
 template <typename Fn>
 void WithNumeric(DnsField f, Fn&& fn) {
   switch (f) {
-#define DNSIGHT_NUMERIC_CASE(F) \
-  case DnsField::F:             \
+#define DNSIGHT_NUMERIC_CASE(F)   \
+  case DnsField::F:               \
     fn(NumericOf<DnsField::F>{}); \
     return;
     DNSIGHT_NUMERIC_CASE(kQnameLength)
@@ -151,7 +153,8 @@ struct CategoryOf {
 
 struct GenericCategory {
   DnsField field;
-  std::string_view operator()(const DnsEventBatch& b, const DnsEvent& e, std::string* scratch) const {
+  std::string_view operator()(const DnsEventBatch& b, const DnsEvent& e,
+                              std::string* scratch) const {
     return CategoryField(b, e, field, scratch);
   }
 };
@@ -159,12 +162,24 @@ struct GenericCategory {
 template <typename Fn>
 void WithCategory(DnsField f, Fn&& fn) {
   switch (f) {
-    case DnsField::kQname: fn(CategoryOf<DnsField::kQname>{}); return;
-    case DnsField::kRegisteredDomain: fn(CategoryOf<DnsField::kRegisteredDomain>{}); return;
-    case DnsField::kSubdomain: fn(CategoryOf<DnsField::kSubdomain>{}); return;
-    case DnsField::kClient: fn(CategoryOf<DnsField::kClient>{}); return;
-    case DnsField::kServer: fn(CategoryOf<DnsField::kServer>{}); return;
-    default: fn(GenericCategory{f}); return;
+    case DnsField::kQname:
+      fn(CategoryOf<DnsField::kQname>{});
+      return;
+    case DnsField::kRegisteredDomain:
+      fn(CategoryOf<DnsField::kRegisteredDomain>{});
+      return;
+    case DnsField::kSubdomain:
+      fn(CategoryOf<DnsField::kSubdomain>{});
+      return;
+    case DnsField::kClient:
+      fn(CategoryOf<DnsField::kClient>{});
+      return;
+    case DnsField::kServer:
+      fn(CategoryOf<DnsField::kServer>{});
+      return;
+    default:
+      fn(GenericCategory{f});
+      return;
   }
 }
 
@@ -242,8 +257,12 @@ Status ReadHeader(Reader* r, AggKind kind) {
   return Status::Ok();
 }
 
-Status Truncated() { return Status::InvalidArgument("agg: truncated payload"); }
-Status TrailingBytes() { return Status::InvalidArgument("agg: trailing bytes"); }
+Status Truncated() {
+  return Status::InvalidArgument("agg: truncated payload");
+}
+Status TrailingBytes() {
+  return Status::InvalidArgument("agg: trailing bytes");
+}
 
 uint64_t SatAdd(uint64_t a, uint64_t b) {
   const uint64_t s = a + b;
@@ -255,8 +274,12 @@ uint64_t SatAdd(uint64_t a, uint64_t b) {
 class CountState final : public AggState {
  public:
   void Update(const DnsEventBatch&, std::span<const uint32_t> sel) override { n_ += sel.size(); }
-  void Merge(const AggState& other) override { n_ = SatAdd(n_, static_cast<const CountState&>(other).n_); }
-  void Finalize(std::vector<double>* out) const override { out->push_back(static_cast<double>(n_)); }
+  void Merge(const AggState& other) override {
+    n_ = SatAdd(n_, static_cast<const CountState&>(other).n_);
+  }
+  void Finalize(std::vector<double>* out) const override {
+    out->push_back(static_cast<double>(n_));
+  }
   void Serialize(std::string* out) const override {
     PutHeader(out, AggKind::kCount);
     PutVarint(out, n_);
@@ -340,7 +363,8 @@ class ExtremumState final : public AggState {
   void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
     WithNumeric(field_, [&](auto get) {
       const DnsEvent* events = batch.events.data();
-      double best = kIsMax ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+      double best = kIsMax ? -std::numeric_limits<double>::infinity()
+                           : std::numeric_limits<double>::infinity();
       uint64_t n = 0;
       for (const uint32_t i : sel) {
         const double v = get(batch, events[i]);
@@ -553,7 +577,8 @@ class RatioState final : public AggState {
 template <typename Sketch, AggKind kKind>
 class SketchState : public AggState {
  public:
-  SketchState(const AggregationSpec* spec, Sketch sketch) : spec_(spec), sketch_(std::move(sketch)) {}
+  SketchState(const AggregationSpec* spec, Sketch sketch)
+      : spec_(spec), sketch_(std::move(sketch)) {}
   void Merge(const AggState& other) override {
     sketch_.Merge(static_cast<const SketchState&>(other).sketch_);
   }
@@ -598,8 +623,7 @@ class DistinctState final : public SketchState<HyperLogLog, AggKind::kDistinct> 
 
 class QuantilesState final : public SketchState<DDSketch, AggKind::kQuantiles> {
  public:
-  explicit QuantilesState(const AggregationSpec* spec)
-      : SketchState(spec, NewSketchFor(*spec)) {}
+  explicit QuantilesState(const AggregationSpec* spec) : SketchState(spec, NewSketchFor(*spec)) {}
   DDSketch NewSketch() const override { return NewSketchFor(*spec_); }
   static DDSketch NewSketchFor(const AggregationSpec& spec) {
     return DDSketch(spec.relative_accuracy, DDSketch::kDefaultMaxBuckets);
@@ -681,20 +705,27 @@ bool EventPredicate::Matches(const DnsEventBatch& b, const DnsEvent& e) const {
     std::string unused;
     const std::string_view v = CategoryField(b, e, field, &unused);
     switch (op) {
-      case Op::kIn: return ContainsString(strings, v);
-      case Op::kNotIn: return !ContainsString(strings, v);
-      case Op::kPresent: return !v.empty();
+      case Op::kIn:
+        return ContainsString(strings, v);
+      case Op::kNotIn:
+        return !ContainsString(strings, v);
+      case Op::kPresent:
+        return !v.empty();
       case Op::kGe:
-      case Op::kLe: return false;
+      case Op::kLe:
+        return false;
     }
     return false;
   }
   const double v = NumericField(b, e, field);
   const bool absent = std::isnan(v);
   switch (op) {
-    case Op::kPresent: return !absent;
-    case Op::kGe: return !absent && !numbers.empty() && v >= numbers[0];
-    case Op::kLe: return !absent && !numbers.empty() && v <= numbers[0];
+    case Op::kPresent:
+      return !absent;
+    case Op::kGe:
+      return !absent && !numbers.empty() && v >= numbers[0];
+    case Op::kLe:
+      return !absent && !numbers.empty() && v <= numbers[0];
     case Op::kIn:
     case Op::kNotIn: {
       bool in = false;
@@ -719,17 +750,27 @@ bool EventPredicate::Matches(const DnsEventBatch& b, const DnsEvent& e) const {
 
 std::unique_ptr<AggState> MakeAggState(const AggregationSpec& spec) {
   switch (spec.kind) {
-    case AggKind::kCount: return std::make_unique<CountState>();
-    case AggKind::kSum: return std::make_unique<SumState>(spec.field);
-    case AggKind::kMin: return std::make_unique<ExtremumState<false>>(spec.field);
-    case AggKind::kMax: return std::make_unique<ExtremumState<true>>(spec.field);
+    case AggKind::kCount:
+      return std::make_unique<CountState>();
+    case AggKind::kSum:
+      return std::make_unique<SumState>(spec.field);
+    case AggKind::kMin:
+      return std::make_unique<ExtremumState<false>>(spec.field);
+    case AggKind::kMax:
+      return std::make_unique<ExtremumState<true>>(spec.field);
     case AggKind::kMean:
-    case AggKind::kVariance: return std::make_unique<MomentsState>(spec.kind, spec.field);
-    case AggKind::kRatio: return std::make_unique<RatioState>(&spec);
-    case AggKind::kDistinct: return std::make_unique<DistinctState>(&spec);
-    case AggKind::kQuantiles: return std::make_unique<QuantilesState>(&spec);
-    case AggKind::kTopK: return std::make_unique<TopKState>(&spec);
-    case AggKind::kEntropy: return std::make_unique<EntropyState>(&spec);
+    case AggKind::kVariance:
+      return std::make_unique<MomentsState>(spec.kind, spec.field);
+    case AggKind::kRatio:
+      return std::make_unique<RatioState>(&spec);
+    case AggKind::kDistinct:
+      return std::make_unique<DistinctState>(&spec);
+    case AggKind::kQuantiles:
+      return std::make_unique<QuantilesState>(&spec);
+    case AggKind::kTopK:
+      return std::make_unique<TopKState>(&spec);
+    case AggKind::kEntropy:
+      return std::make_unique<EntropyState>(&spec);
   }
   return nullptr;  // not an AggKind: a programming error upstream
 }

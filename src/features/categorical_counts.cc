@@ -54,11 +54,14 @@ uint64_t SatAdd(uint64_t a, uint64_t b) {
   return s < a ? std::numeric_limits<uint64_t>::max() : s;
 }
 
-uint64_t HashKey(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t HashKey(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 std::string_view Clip(std::string_view key) {
-  return key.size() > CategoricalCounts::kMaxKeyBytes ? key.substr(0, CategoricalCounts::kMaxKeyBytes)
-                                                      : key;
+  return key.size() > CategoricalCounts::kMaxKeyBytes
+             ? key.substr(0, CategoricalCounts::kMaxKeyBytes)
+             : key;
 }
 
 // c * log2(c), 0 for c = 0.
@@ -178,7 +181,8 @@ Status CategoricalCounts::Deserialize(std::string_view* in) {
   if (version != kFormatVersion) return Status::InvalidArgument("entropy: unknown version");
   if (!r.Varint(&max_categories) || !r.Varint(&other) || !r.Varint(&n))
     return Status::InvalidArgument("entropy: truncated header");
-  if (max_categories != max_categories_) return Status::InvalidArgument("entropy: max_categories mismatch");
+  if (max_categories != max_categories_)
+    return Status::InvalidArgument("entropy: max_categories mismatch");
   if (n > max_categories_) return Status::InvalidArgument("entropy: too many categories");
   if (n > r.in.size() / 2) return Status::InvalidArgument("entropy: category count exceeds input");
   if (other > 0 && n < max_categories_)
@@ -191,7 +195,8 @@ Status CategoricalCounts::Deserialize(std::string_view* in) {
     std::string_view key;
     if (!r.Varint(&len)) return Status::InvalidArgument("entropy: truncated key");
     if (len > kMaxKeyBytes) return Status::InvalidArgument("entropy: key too long");
-    if (!r.Bytes(len, &key) || !r.Varint(&count)) return Status::InvalidArgument("entropy: truncated entry");
+    if (!r.Bytes(len, &key) || !r.Varint(&count))
+      return Status::InvalidArgument("entropy: truncated entry");
     if (count == 0) return Status::InvalidArgument("entropy: empty category");
     const uint64_t hash = HashKey(key);
     if (fresh.Find(key, hash) >= 0) return Status::InvalidArgument("entropy: duplicate key");
@@ -207,7 +212,8 @@ Status CategoricalCounts::Deserialize(std::string_view* in) {
 }
 
 size_t CategoricalCounts::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + entries_.capacity() * sizeof(Entry) + index_.capacity() * sizeof(int32_t);
+  size_t bytes =
+      sizeof(*this) + entries_.capacity() * sizeof(Entry) + index_.capacity() * sizeof(int32_t);
   constexpr size_t kInlineKey = 15;  // libstdc++ small-string buffer
   for (const Entry& e : entries_)
     if (e.key.capacity() > kInlineKey) bytes += e.key.capacity() + 1;

@@ -63,8 +63,12 @@ uint64_t SatAdd(uint64_t a, uint64_t b) {
   return s < a ? std::numeric_limits<uint64_t>::max() : s;
 }
 
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 
 }  // namespace
 
@@ -164,7 +168,8 @@ void DDSketch::Merge(const DDSketch& other) {
     } else if (i == buckets_.size() || other.buckets_[j].index < buckets_[i].index) {
       merged.push_back(other.buckets_[j++]);
     } else {
-      merged.push_back(Bucket{buckets_[i].index, SatAdd(buckets_[i].count, other.buckets_[j].count)});
+      merged.push_back(
+          Bucket{buckets_[i].index, SatAdd(buckets_[i].count, other.buckets_[j].count)});
       ++i;
       ++j;
     }
@@ -211,14 +216,14 @@ Status DDSketch::Deserialize(std::string_view* in) {
   if (max_buckets != max_buckets_) return Status::InvalidArgument("ddsketch: max_buckets mismatch");
   if (n > max_buckets_) return Status::InvalidArgument("ddsketch: too many buckets");
   if (n > r.in.size() / 2) return Status::InvalidArgument("ddsketch: bucket count exceeds input");
-  DDSketch fresh = *this;
-  fresh.Clear();
+  DDSketch fresh(alpha_, static_cast<int>(max_buckets_));
   fresh.buckets_.reserve(n);
   uint64_t total = zero_count;
   int64_t idx = 0;
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t raw, count;
-    if (!r.Varint(&raw) || !r.Varint(&count)) return Status::InvalidArgument("ddsketch: truncated bucket");
+    if (!r.Varint(&raw) || !r.Varint(&count))
+      return Status::InvalidArgument("ddsketch: truncated bucket");
     if (i == 0) {
       idx = UnZigZag(raw);
       if (idx < min_index_ || idx > max_index_)
@@ -230,9 +235,7 @@ Status DDSketch::Deserialize(std::string_view* in) {
       idx += static_cast<int64_t>(raw);
     }
     if (count == 0) return Status::InvalidArgument("ddsketch: empty bucket");
-    if (count > std::numeric_limits<uint64_t>::max() - total)
-      return Status::InvalidArgument("ddsketch: count overflow");
-    total += count;
+    total = SatAdd(total, count);  // Merge saturates the same way
     fresh.buckets_.push_back(Bucket{static_cast<int32_t>(idx), count});
   }
   if (total > 0) {
@@ -248,7 +251,9 @@ Status DDSketch::Deserialize(std::string_view* in) {
   return Status::Ok();
 }
 
-size_t DDSketch::MemoryBytes() const { return sizeof(*this) + buckets_.capacity() * sizeof(Bucket); }
+size_t DDSketch::MemoryBytes() const {
+  return sizeof(*this) + buckets_.capacity() * sizeof(Bucket);
+}
 
 void DDSketch::Clear() {
   std::vector<Bucket>().swap(buckets_);

@@ -85,7 +85,9 @@ double Tau(double x) {
 HyperLogLog::HyperLogLog(int precision)
     : precision_(std::clamp(precision, kMinPrecision, kMaxPrecision)) {}
 
-uint64_t HyperLogLog::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t HyperLogLog::Hash(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 size_t HyperLogLog::MaxSparseSize(int precision) {
   const size_t limit = (size_t{1} << std::clamp(precision, kMinPrecision, kMaxPrecision)) / 8;
@@ -159,7 +161,7 @@ double HyperLogLog::Estimate() const {
   double z = m * Tau(1.0 - static_cast<double>(hist[static_cast<size_t>(q + 1)]) / m);
   for (int k = q; k >= 1; --k) z = 0.5 * (z + static_cast<double>(hist[static_cast<size_t>(k)]));
   z += m * Sigma(static_cast<double>(hist[0]) / m);
-  if (std::isinf(z)) return 0.0;  // every register empty
+  if (std::isinf(z)) return 0.0;                        // every register empty
   constexpr double kAlphaInf = 0.72134752044448170368;  // 1 / (2 ln 2)
   return kAlphaInf * m * m / z;
 }
@@ -211,7 +213,8 @@ Status HyperLogLog::Deserialize(std::string_view* in) {
   if (mode == kModeSparse) {
     uint64_t n;
     if (!r.Varint(&n)) return Status::InvalidArgument("hll: truncated sparse count");
-    if (n > MaxSparseSize(precision_)) return Status::InvalidArgument("hll: sparse count too large");
+    if (n > MaxSparseSize(precision_))
+      return Status::InvalidArgument("hll: sparse count too large");
     if (n > r.in.size()) return Status::InvalidArgument("hll: sparse count exceeds input");
     uint64_t prev = 0;
     for (uint64_t i = 0; i < n; ++i) {

@@ -78,8 +78,8 @@ class HyperLogLog {
   void DenseAdd(uint64_t hash) {
     const uint32_t idx = static_cast<uint32_t>(hash >> (64 - precision_));
     const uint64_t w = hash << precision_;
-    const uint8_t rank =
-        w == 0 ? static_cast<uint8_t>(65 - precision_) : static_cast<uint8_t>(__builtin_clzll(w) + 1);
+    const uint8_t rank = w == 0 ? static_cast<uint8_t>(65 - precision_)
+                                : static_cast<uint8_t>(__builtin_clzll(w) + 1);
     if (registers_[idx] < rank) registers_[idx] = rank;
   }
   size_t SparseCapacityLimit() const { return (size_t{1} << precision_) / 8; }

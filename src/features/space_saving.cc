@@ -1,6 +1,7 @@
 #include "features/space_saving.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #define XXH_INLINE_ALL
@@ -53,7 +54,9 @@ uint64_t SatAdd(uint64_t a, uint64_t b) {
   return s < a ? std::numeric_limits<uint64_t>::max() : s;
 }
 
-uint64_t HashKey(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t HashKey(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 std::string_view Clip(std::string_view key) {
   return key.size() > SpaceSaving::kMaxKeyBytes ? key.substr(0, SpaceSaving::kMaxKeyBytes) : key;
@@ -117,33 +120,44 @@ void SpaceSaving::IndexErase(int32_t slot) {
 
 void SpaceSaving::HeapSwap(size_t a, size_t b) {
   std::swap(heap_[a], heap_[b]);
-  heap_pos_[static_cast<size_t>(heap_[a])] = static_cast<int32_t>(a);
-  heap_pos_[static_cast<size_t>(heap_[b])] = static_cast<int32_t>(b);
+  heap_pos_[static_cast<size_t>(heap_[a].slot)] = static_cast<int32_t>(a);
+  heap_pos_[static_cast<size_t>(heap_[b].slot)] = static_cast<int32_t>(b);
+}
+
+// A total order, so the victim depends only on the counters, not on the heap's layout: a
+// summary restored from its serialized form evicts exactly as the original would.
+inline bool SpaceSaving::EvictsBefore(const HeapEntry& a, const HeapEntry& b) const {
+  if (a.count != b.count) return a.count < b.count;
+  if (a.hash != b.hash) return a.hash < b.hash;
+  return slots_[static_cast<size_t>(a.slot)].key < slots_[static_cast<size_t>(b.slot)].key;
 }
 
 void SpaceSaving::HeapSiftUp(size_t pos) {
   while (pos > 0) {
     const size_t parent = (pos - 1) / 2;
-    if (slots_[static_cast<size_t>(heap_[parent])].count <= slots_[static_cast<size_t>(heap_[pos])].count)
-      return;
+    if (!EvictsBefore(heap_[pos], heap_[parent])) return;
     HeapSwap(pos, parent);
     pos = parent;
   }
 }
 
 void SpaceSaving::HeapSiftDown(size_t pos) {
+  // Move the entry down through a hole instead of swapping at every level.
   const size_t n = heap_.size();
+  const HeapEntry moving = heap_[pos];
   for (;;) {
     const size_t l = 2 * pos + 1;
-    if (l >= n) return;
+    if (l >= n) break;
     size_t smallest = l;
     const size_t r = l + 1;
-    auto cnt = [&](size_t p) { return slots_[static_cast<size_t>(heap_[p])].count; };
-    if (r < n && cnt(r) < cnt(l)) smallest = r;
-    if (cnt(smallest) >= cnt(pos)) return;
-    HeapSwap(pos, smallest);
+    if (r < n && EvictsBefore(heap_[r], heap_[l])) smallest = r;
+    if (!EvictsBefore(heap_[smallest], moving)) break;
+    heap_[pos] = heap_[smallest];
+    heap_pos_[static_cast<size_t>(heap_[pos].slot)] = static_cast<int32_t>(pos);
     pos = smallest;
   }
+  heap_[pos] = moving;
+  heap_pos_[static_cast<size_t>(moving.slot)] = static_cast<int32_t>(pos);
 }
 
 void SpaceSaving::Add(std::string_view key) {
@@ -155,33 +169,44 @@ void SpaceSaving::Add(std::string_view key) {
   if (found >= 0) {
     Slot& s = slots_[static_cast<size_t>(found)];
     s.count = SatAdd(s.count, 1);
-    HeapSiftDown(static_cast<size_t>(heap_pos_[static_cast<size_t>(found)]));
+    const auto pos = static_cast<size_t>(heap_pos_[static_cast<size_t>(found)]);
+    heap_[pos].count = s.count;
+    HeapSiftDown(pos);
     return;
   }
   if (slots_.size() < capacity_) {
     const auto slot = static_cast<int32_t>(slots_.size());
     slots_.push_back(Slot{std::string(key), 1, 0, hash});
     IndexInsert(slot);
-    heap_.push_back(slot);
+    heap_.push_back(HeapEntry{1, hash, slot});
     heap_pos_.push_back(static_cast<int32_t>(heap_.size() - 1));
     HeapSiftUp(heap_.size() - 1);
     return;
   }
   // Replace the minimum; std::string::assign reuses the old key's buffer when it fits.
-  const int32_t victim = heap_[0];
+  const int32_t victim = heap_[0].slot;
   IndexErase(victim);
   Slot& s = slots_[static_cast<size_t>(victim)];
   s.error = s.count;
   s.count = SatAdd(s.count, 1);
-  s.key.assign(key);
+  // Reuse the old key's buffer; an explicit memcpy beats assign's inlined block copy for
+  // these short keys.
+  if (key.size() <= s.key.capacity()) {
+    s.key.resize(key.size());
+    if (!key.empty()) std::memcpy(s.key.data(), key.data(), key.size());
+  } else {
+    s.key.assign(key);
+  }
   s.hash = hash;
   IndexInsert(victim);
+  heap_[0].count = s.count;
+  heap_[0].hash = hash;
   HeapSiftDown(0);
 }
 
 uint64_t SpaceSaving::min_count() const {
   if (slots_.size() < capacity_ || heap_.empty()) return 0;
-  return slots_[static_cast<size_t>(heap_[0])].count;
+  return heap_[0].count;
 }
 
 std::vector<SpaceSaving::Counter> SpaceSaving::TopK() const {
@@ -217,7 +242,7 @@ void SpaceSaving::Rebuild(std::vector<Slot> slots) {
   heap_.resize(slots_.size());
   heap_pos_.resize(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
-    heap_[i] = static_cast<int32_t>(i);
+    heap_[i] = HeapEntry{slots_[i].count, slots_[i].hash, static_cast<int32_t>(i)};
     heap_pos_[i] = static_cast<int32_t>(i);
   }
   for (size_t i = heap_.size() / 2; i-- > 0;) HeapSiftDown(i);
@@ -261,7 +286,8 @@ void SpaceSaving::Serialize(std::string* out) const {
   std::vector<const Slot*> order;
   order.reserve(slots_.size());
   for (const Slot& s : slots_) order.push_back(&s);
-  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) { return HeavierFirst(*a, *b); });
+  std::sort(order.begin(), order.end(),
+            [](const Slot* a, const Slot* b) { return HeavierFirst(*a, *b); });
   for (const Slot* s : order) {
     PutVarint(out, s->key.size());
     out->append(s->key);
@@ -281,7 +307,8 @@ Status SpaceSaving::Deserialize(std::string_view* in) {
   if (capacity != capacity_) return Status::InvalidArgument("topk: capacity mismatch");
   if (n > capacity_) return Status::InvalidArgument("topk: too many counters");
   if (n > r.in.size() / 3) return Status::InvalidArgument("topk: counter count exceeds input");
-  if ((n == 0) != (total == 0)) return Status::InvalidArgument("topk: total inconsistent with counters");
+  if ((n == 0) != (total == 0))
+    return Status::InvalidArgument("topk: total inconsistent with counters");
   SpaceSaving fresh(static_cast<int>(capacity_));
   fresh.index_.assign(IndexSizeFor(capacity_), -1);
   fresh.slots_.reserve(n);
@@ -291,7 +318,8 @@ Status SpaceSaving::Deserialize(std::string_view* in) {
     if (!r.Varint(&len)) return Status::InvalidArgument("topk: truncated key");
     if (len > kMaxKeyBytes) return Status::InvalidArgument("topk: key too long");
     if (!r.Bytes(len, &key)) return Status::InvalidArgument("topk: truncated key");
-    if (!r.Varint(&count) || !r.Varint(&error)) return Status::InvalidArgument("topk: truncated counter");
+    if (!r.Varint(&count) || !r.Varint(&error))
+      return Status::InvalidArgument("topk: truncated counter");
     if (count == 0 || error > count || count > total)
       return Status::InvalidArgument("topk: inconsistent counter");
     const uint64_t hash = HashKey(key);
@@ -309,7 +337,8 @@ Status SpaceSaving::Deserialize(std::string_view* in) {
 
 size_t SpaceSaving::MemoryBytes() const {
   size_t bytes = sizeof(*this) + slots_.capacity() * sizeof(Slot) +
-                 (index_.capacity() + heap_.capacity() + heap_pos_.capacity()) * sizeof(int32_t);
+                 (index_.capacity() + heap_pos_.capacity()) * sizeof(int32_t) +
+                 heap_.capacity() * sizeof(HeapEntry);
   constexpr size_t kInlineKey = 15;  // libstdc++ small-string buffer
   for (const Slot& s : slots_)
     if (s.key.capacity() > kInlineKey) bytes += s.key.capacity() + 1;
@@ -320,7 +349,7 @@ void SpaceSaving::Clear() {
   total_ = 0;
   std::vector<Slot>().swap(slots_);
   std::vector<int32_t>().swap(index_);
-  std::vector<int32_t>().swap(heap_);
+  std::vector<HeapEntry>().swap(heap_);
   std::vector<int32_t>().swap(heap_pos_);
 }
 

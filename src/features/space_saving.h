@@ -11,7 +11,8 @@
 // missing from a full summary is credited that summary's minimum count (as both count and
 // error), counts of keys present in both are added, and the `capacity` largest are kept.
 // The guarantees above still hold for the merged stream. Ties are broken by key bytes,
-// so merging is deterministic.
+// so merging is deterministic; among equal minimum counts the victim is chosen by key
+// hash, so a restored summary evicts exactly as the original.
 //
 // Derived features:
 //   TopShare() = max count / N: the share of the heaviest key (an upper estimate; exact
@@ -21,7 +22,7 @@
 //     bound of the true HHI (untracked keys are left out, tracked ones are not
 //     overestimated) and exact while fewer than capacity distinct keys were seen.
 //
-// Memory: about capacity * (56 + key bytes) plus a 4-byte index of 2 * capacity slots.
+// Memory: about capacity * (84 + key bytes) plus a 4-byte index of 2 * capacity slots.
 // Keys longer than kMaxKeyBytes are truncated to that many bytes.
 //
 // Serialized form (version 1): u8 version, varint capacity, varint total, varint n, then
@@ -90,6 +91,13 @@ class SpaceSaving {
   int32_t Find(std::string_view key, uint64_t hash) const;
   void IndexInsert(int32_t slot);
   void IndexErase(int32_t slot);
+  struct HeapEntry {
+    uint64_t count;  // mirrors slots_[slot].count
+    uint64_t hash;
+    int32_t slot;
+  };
+
+  bool EvictsBefore(const HeapEntry& a, const HeapEntry& b) const;
   void HeapSiftUp(size_t pos);
   void HeapSiftDown(size_t pos);
   void HeapSwap(size_t a, size_t b);
@@ -101,8 +109,8 @@ class SpaceSaving {
   // Open-addressing index from key hash to slot (-1 empty), sized 2 * capacity rounded to
   // a power of two; allocated with the first key.
   std::vector<int32_t> index_;
-  // Min-heap of slot numbers by count, and each slot's position in it.
-  std::vector<int32_t> heap_;
+  // Min-heap of slots by (count, hash, key), and each slot's position in it.
+  std::vector<HeapEntry> heap_;
   std::vector<int32_t> heap_pos_;
 };
 

@@ -17,10 +17,14 @@ struct KindName {
 };
 
 constexpr KindName kKindNames[] = {
-    {TransformSpec::kEwma, "ewma"},         {TransformSpec::kRollingMean, "rolling_mean"},
-    {TransformSpec::kRollingStd, "rolling_std"}, {TransformSpec::kMedian, "median"},
-    {TransformSpec::kMad, "mad"},           {TransformSpec::kPctChange, "pct_change"},
-    {TransformSpec::kDelta, "delta_1d"},    {TransformSpec::kSlope, "slope"},
+    {TransformSpec::kEwma, "ewma"},
+    {TransformSpec::kRollingMean, "rolling_mean"},
+    {TransformSpec::kRollingStd, "rolling_std"},
+    {TransformSpec::kMedian, "median"},
+    {TransformSpec::kMad, "mad"},
+    {TransformSpec::kPctChange, "pct_change"},
+    {TransformSpec::kDelta, "delta_1d"},
+    {TransformSpec::kSlope, "slope"},
 };
 
 // Median of v[0..n), reordering it.
@@ -70,7 +74,9 @@ SeriesTransform::SeriesTransform(const TransformSpec& spec)
   delta_slots_ = static_cast<size_t>((period_ns_ + step_ns_ - 1) / step_ns_ + 3);
 }
 
-int64_t SeriesTransform::BucketOf(int64_t t_ns) const { return FloorDiv(t_ns, step_ns_); }
+int64_t SeriesTransform::BucketOf(int64_t t_ns) const {
+  return FloorDiv(t_ns, step_ns_);
+}
 
 size_t SeriesTransform::SlotOf(int64_t bucket) const {
   const auto n = static_cast<int64_t>(delta_slots_);
@@ -123,16 +129,23 @@ void SeriesTransform::Push(int64_t t_ns, double value) {
 double SeriesTransform::Value() const {
   if (pushed_ == 0) return kNaN;
   switch (kind_) {
-    case TransformSpec::kEwma: return ewma_;
-    case TransformSpec::kRollingMean: return RollingMean();
-    case TransformSpec::kRollingStd: return RollingStd();
-    case TransformSpec::kMedian: return RollingMedian(false);
-    case TransformSpec::kMad: return RollingMedian(true);
+    case TransformSpec::kEwma:
+      return ewma_;
+    case TransformSpec::kRollingMean:
+      return RollingMean();
+    case TransformSpec::kRollingStd:
+      return RollingStd();
+    case TransformSpec::kMedian:
+      return RollingMedian(false);
+    case TransformSpec::kMad:
+      return RollingMedian(true);
     case TransformSpec::kPctChange:
       if (pushed_ < 2 || prev_ == 0) return kNaN;
       return 100.0 * (last_ - prev_) / std::fabs(prev_);
-    case TransformSpec::kDelta: return Delta();
-    case TransformSpec::kSlope: return Slope();
+    case TransformSpec::kDelta:
+      return Delta();
+    case TransformSpec::kSlope:
+      return Slope();
   }
   return kNaN;
 }

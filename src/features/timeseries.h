@@ -40,16 +40,25 @@
 namespace dnsight {
 
 struct TransformSpec {
-  enum Kind : uint8_t { kEwma, kRollingMean, kRollingStd, kMedian, kMad, kPctChange, kDelta, kSlope };
+  enum Kind : uint8_t {
+    kEwma,
+    kRollingMean,
+    kRollingStd,
+    kMedian,
+    kMad,
+    kPctChange,
+    kDelta,
+    kSlope
+  };
 
   Kind kind = kEwma;
   // Suffix of the output feature ("<source>_<name>"); ParseTransformSpec sets it to the
   // kind's name.
   std::string name = "ewma";
-  double alpha = 0.3;                           // ewma smoothing factor
-  int window_points = 12;                       // rolling kinds and slope
-  int64_t period_ns = 86'400'000'000'000;       // delta_1d: one day
-  int64_t step_ns = 900'000'000'000;            // delta_1d history resolution: 15 min
+  double alpha = 0.3;                      // ewma smoothing factor
+  int window_points = 12;                  // rolling kinds and slope
+  int64_t period_ns = 86'400'000'000'000;  // delta_1d: one day
+  int64_t step_ns = 900'000'000'000;       // delta_1d history resolution: 15 min
 };
 
 // Sets out->kind and out->name from a kind name ("ewma", "rolling_mean", "rolling_std",

@@ -10,10 +10,11 @@ namespace dnsight {
 namespace {
 
 constexpr std::string_view kTypeNames[kDnstapMaxMessageType + 1] = {
-    "UNKNOWN",           "AUTH_QUERY",      "AUTH_RESPONSE",      "RESOLVER_QUERY",
-    "RESOLVER_RESPONSE", "CLIENT_QUERY",    "CLIENT_RESPONSE",    "FORWARDER_QUERY",
-    "FORWARDER_RESPONSE", "STUB_QUERY",     "STUB_RESPONSE",      "TOOL_QUERY",
-    "TOOL_RESPONSE",     "UPDATE_QUERY",    "UPDATE_RESPONSE",
+    "UNKNOWN",         "AUTH_QUERY",        "AUTH_RESPONSE",
+    "RESOLVER_QUERY",  "RESOLVER_RESPONSE", "CLIENT_QUERY",
+    "CLIENT_RESPONSE", "FORWARDER_QUERY",   "FORWARDER_RESPONSE",
+    "STUB_QUERY",      "STUB_RESPONSE",     "TOOL_QUERY",
+    "TOOL_RESPONSE",   "UPDATE_QUERY",      "UPDATE_RESPONSE",
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -37,20 +38,24 @@ Transport TransportOf(const dnstap::Message& m) {
   if (!m.has_socket_protocol()) return Transport::kUnknown;
   switch (m.socket_protocol()) {
     case dnstap::UDP:
-    case dnstap::DNSCryptUDP: return Transport::kUdp;
+    case dnstap::DNSCryptUDP:
+      return Transport::kUdp;
     case dnstap::TCP:
-    case dnstap::DNSCryptTCP: return Transport::kTcp;
-    case dnstap::DOT: return Transport::kDot;
-    case dnstap::DOH: return Transport::kDoh;
-    case dnstap::DOQ: return Transport::kUnknown;  // no QUIC transport in the event model
+    case dnstap::DNSCryptTCP:
+      return Transport::kTcp;
+    case dnstap::DOT:
+      return Transport::kDot;
+    case dnstap::DOH:
+      return Transport::kDoh;
+    case dnstap::DOQ:
+      return Transport::kUnknown;  // no QUIC transport in the event model
   }
   return Transport::kUnknown;
 }
 
 // Reads a dnstap address field. An absent field leaves an empty address. The family, when
 // given, must agree with the length; without it the length decides.
-bool ReadAddress(bool present, const std::string& bytes, const dnstap::Message& m,
-                 IpAddress* out) {
+bool ReadAddress(bool present, const std::string& bytes, const dnstap::Message& m, IpAddress* out) {
   *out = IpAddress();
   if (!present) return true;
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -136,15 +141,24 @@ Result<DnstapTypeMask> ParseDnstapTypeSet(std::string_view spec) {
 
 std::string_view DnstapMalformedName(DnstapMalformed reason) {
   switch (reason) {
-    case DnstapMalformed::kBadProtobuf: return "bad_protobuf";
-    case DnstapMalformed::kMissingMessage: return "missing_message";
-    case DnstapMalformed::kBadMessageType: return "bad_message_type";
-    case DnstapMalformed::kBadAddress: return "bad_address_length";
-    case DnstapMalformed::kBadPort: return "bad_port";
-    case DnstapMalformed::kMissingTime: return "missing_time";
-    case DnstapMalformed::kBadTime: return "bad_time";
-    case DnstapMalformed::kMissingDnsMessage: return "missing_dns_message";
-    case DnstapMalformed::kBadDnsMessage: return "bad_dns_message";
+    case DnstapMalformed::kBadProtobuf:
+      return "bad_protobuf";
+    case DnstapMalformed::kMissingMessage:
+      return "missing_message";
+    case DnstapMalformed::kBadMessageType:
+      return "bad_message_type";
+    case DnstapMalformed::kBadAddress:
+      return "bad_address_length";
+    case DnstapMalformed::kBadPort:
+      return "bad_port";
+    case DnstapMalformed::kMissingTime:
+      return "missing_time";
+    case DnstapMalformed::kBadTime:
+      return "bad_time";
+    case DnstapMalformed::kMissingDnsMessage:
+      return "missing_dns_message";
+    case DnstapMalformed::kBadDnsMessage:
+      return "bad_dns_message";
   }
   return "unknown";
 }
@@ -259,6 +273,8 @@ void DnstapDecoder::Expire() {
   if (latest_time_ns_ >= 0) matcher_.Expire(latest_time_ns_);
 }
 
-void DnstapDecoder::Flush() { matcher_.Flush(); }
+void DnstapDecoder::Flush() {
+  matcher_.Flush();
+}
 
 }  // namespace dnsight

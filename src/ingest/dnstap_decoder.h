@@ -64,8 +64,8 @@ constexpr DnstapTypeMask DnstapTypeBit(DnstapMessageType t) {
 inline constexpr DnstapTypeMask kDnstapClientTypes =
     DnstapTypeBit(DnstapMessageType::kClientQuery) |
     DnstapTypeBit(DnstapMessageType::kClientResponse);
-inline constexpr DnstapTypeMask kDnstapAuthTypes = DnstapTypeBit(DnstapMessageType::kAuthQuery) |
-                                                   DnstapTypeBit(DnstapMessageType::kAuthResponse);
+inline constexpr DnstapTypeMask kDnstapAuthTypes =
+    DnstapTypeBit(DnstapMessageType::kAuthQuery) | DnstapTypeBit(DnstapMessageType::kAuthResponse);
 inline constexpr DnstapTypeMask kDnstapResolverTypes =
     DnstapTypeBit(DnstapMessageType::kResolverQuery) |
     DnstapTypeBit(DnstapMessageType::kResolverResponse);

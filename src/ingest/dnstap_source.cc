@@ -17,7 +17,9 @@
 namespace dnsight {
 namespace {
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
 
 // Runs the reader until it needs input, fails or sees STOP; data frames go to the
 // decoder. Returns the event that ended the loop (kNeedMore, kError or kStopped).
@@ -154,7 +156,10 @@ class DnstapSocketServer {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   }
 
-  ~DnstapSocketServer() { CloseListener(); if (wake_fd_ >= 0) ::close(wake_fd_); }
+  ~DnstapSocketServer() {
+    CloseListener();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
 
   DnstapSocketServer(const DnstapSocketServer&) = delete;
   DnstapSocketServer& operator=(const DnstapSocketServer&) = delete;
@@ -233,7 +238,8 @@ Status DnstapSocketServer::ListenUnix() {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   if (address_.empty() || address_.size() >= sizeof sa.sun_path) {
-    return Status::InvalidArgument("unix socket path \"" + address_ + "\" is empty or longer than " +
+    return Status::InvalidArgument("unix socket path \"" + address_ +
+                                   "\" is empty or longer than " +
                                    std::to_string(sizeof sa.sun_path - 1) + " bytes");
   }
   std::memcpy(sa.sun_path, address_.data(), address_.size());
@@ -421,7 +427,8 @@ void DnstapSocketServer::ReadConnection(Connection& conn, int max_reads) {
         FlushOutput(conn);
         Close(conn, /*failed=*/false);
         return;
-      default: break;
+      default:
+        break;
     }
     if (!FlushOutput(conn)) {
       ++c_.io_errors;
@@ -501,27 +508,47 @@ Status DnstapSocketServer::Run(ObservationSink& sink) {
 // Public wrappers
 
 DnstapUnixSource::DnstapUnixSource(std::string socket_path, DnstapSourceOptions options)
-    : server_(std::make_unique<DnstapSocketServer>(DnstapSocketServer::Kind::kUnix,
-                                                   std::move(socket_path), 0,
-                                                   std::move(options))) {}
+    : server_(std::make_unique<DnstapSocketServer>(
+          DnstapSocketServer::Kind::kUnix, std::move(socket_path), 0, std::move(options))) {}
 DnstapUnixSource::~DnstapUnixSource() = default;
-Status DnstapUnixSource::Listen() { return server_->Listen(); }
-Status DnstapUnixSource::Run(ObservationSink& sink) { return server_->Run(sink); }
-void DnstapUnixSource::RequestStop() { server_->RequestStop(); }
-std::string DnstapUnixSource::Describe() const { return server_->Describe(); }
-DnstapSourceCounters DnstapUnixSource::counters() const { return server_->counters(); }
+Status DnstapUnixSource::Listen() {
+  return server_->Listen();
+}
+Status DnstapUnixSource::Run(ObservationSink& sink) {
+  return server_->Run(sink);
+}
+void DnstapUnixSource::RequestStop() {
+  server_->RequestStop();
+}
+std::string DnstapUnixSource::Describe() const {
+  return server_->Describe();
+}
+DnstapSourceCounters DnstapUnixSource::counters() const {
+  return server_->counters();
+}
 
 DnstapTcpSource::DnstapTcpSource(std::string bind_address, uint16_t port,
                                  DnstapSourceOptions options)
-    : server_(std::make_unique<DnstapSocketServer>(DnstapSocketServer::Kind::kTcp,
-                                                   std::move(bind_address), port,
-                                                   std::move(options))) {}
+    : server_(std::make_unique<DnstapSocketServer>(
+          DnstapSocketServer::Kind::kTcp, std::move(bind_address), port, std::move(options))) {}
 DnstapTcpSource::~DnstapTcpSource() = default;
-Status DnstapTcpSource::Listen() { return server_->Listen(); }
-uint16_t DnstapTcpSource::port() const { return server_->port(); }
-Status DnstapTcpSource::Run(ObservationSink& sink) { return server_->Run(sink); }
-void DnstapTcpSource::RequestStop() { server_->RequestStop(); }
-std::string DnstapTcpSource::Describe() const { return server_->Describe(); }
-DnstapSourceCounters DnstapTcpSource::counters() const { return server_->counters(); }
+Status DnstapTcpSource::Listen() {
+  return server_->Listen();
+}
+uint16_t DnstapTcpSource::port() const {
+  return server_->port();
+}
+Status DnstapTcpSource::Run(ObservationSink& sink) {
+  return server_->Run(sink);
+}
+void DnstapTcpSource::RequestStop() {
+  server_->RequestStop();
+}
+std::string DnstapTcpSource::Describe() const {
+  return server_->Describe();
+}
+DnstapSourceCounters DnstapTcpSource::counters() const {
+  return server_->counters();
+}
 
 }  // namespace dnsight

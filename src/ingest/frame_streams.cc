@@ -31,33 +31,54 @@ std::string Printable(std::string_view s) {
 
 std::string_view FstrmControlTypeName(FstrmControlType type) {
   switch (type) {
-    case FstrmControlType::kAccept: return "ACCEPT";
-    case FstrmControlType::kStart: return "START";
-    case FstrmControlType::kStop: return "STOP";
-    case FstrmControlType::kReady: return "READY";
-    case FstrmControlType::kFinish: return "FINISH";
+    case FstrmControlType::kAccept:
+      return "ACCEPT";
+    case FstrmControlType::kStart:
+      return "START";
+    case FstrmControlType::kStop:
+      return "STOP";
+    case FstrmControlType::kReady:
+      return "READY";
+    case FstrmControlType::kFinish:
+      return "FINISH";
   }
   return "UNKNOWN";
 }
 
 std::string_view FstrmErrorName(FstrmError error) {
   switch (error) {
-    case FstrmError::kNone: return "none";
-    case FstrmError::kFrameTooLarge: return "frame_too_large";
-    case FstrmError::kControlTooLarge: return "control_too_large";
-    case FstrmError::kControlTooShort: return "control_too_short";
-    case FstrmError::kBadControlType: return "bad_control_type";
-    case FstrmError::kBadControlField: return "bad_control_field";
-    case FstrmError::kControlFieldOverrun: return "control_field_overrun";
-    case FstrmError::kContentTypeTooLong: return "content_type_too_long";
-    case FstrmError::kTooManyContentTypes: return "too_many_content_types";
-    case FstrmError::kUnexpectedControlField: return "unexpected_control_field";
-    case FstrmError::kWrongContentType: return "wrong_content_type";
-    case FstrmError::kUnexpectedControl: return "unexpected_control";
-    case FstrmError::kDataBeforeStart: return "data_before_start";
-    case FstrmError::kDataAfterStop: return "data_after_stop";
-    case FstrmError::kTruncatedFrame: return "truncated_frame";
-    case FstrmError::kMissingStop: return "missing_stop";
+    case FstrmError::kNone:
+      return "none";
+    case FstrmError::kFrameTooLarge:
+      return "frame_too_large";
+    case FstrmError::kControlTooLarge:
+      return "control_too_large";
+    case FstrmError::kControlTooShort:
+      return "control_too_short";
+    case FstrmError::kBadControlType:
+      return "bad_control_type";
+    case FstrmError::kBadControlField:
+      return "bad_control_field";
+    case FstrmError::kControlFieldOverrun:
+      return "control_field_overrun";
+    case FstrmError::kContentTypeTooLong:
+      return "content_type_too_long";
+    case FstrmError::kTooManyContentTypes:
+      return "too_many_content_types";
+    case FstrmError::kUnexpectedControlField:
+      return "unexpected_control_field";
+    case FstrmError::kWrongContentType:
+      return "wrong_content_type";
+    case FstrmError::kUnexpectedControl:
+      return "unexpected_control";
+    case FstrmError::kDataBeforeStart:
+      return "data_before_start";
+    case FstrmError::kDataAfterStop:
+      return "data_after_stop";
+    case FstrmError::kTruncatedFrame:
+      return "truncated_frame";
+    case FstrmError::kMissingStop:
+      return "missing_stop";
   }
   return "unknown";
 }
@@ -74,8 +95,8 @@ void AppendFstrmDataFrame(std::span<const uint8_t> payload, std::string* out) {
   out->append(reinterpret_cast<const char*>(payload.data()), payload.size());
 }
 
-void AppendFstrmControlFrame(FstrmControlType type,
-                             std::span<const std::string_view> content_types, std::string* out) {
+void AppendFstrmControlFrame(FstrmControlType type, std::span<const std::string_view> content_types,
+                             std::string* out) {
   size_t len = 4;
   for (std::string_view ct : content_types) len += 8 + ct.size();
   AppendBe32(0, out);
@@ -115,7 +136,9 @@ std::span<uint8_t> FrameStreamDecoder::PrepareWrite(size_t max_bytes) {
   return {buf_.get() + wpos_, max_bytes};
 }
 
-void FrameStreamDecoder::CommitWrite(size_t n) { wpos_ += std::min(n, cap_ - wpos_); }
+void FrameStreamDecoder::CommitWrite(size_t n) {
+  wpos_ += std::min(n, cap_ - wpos_);
+}
 
 void FrameStreamDecoder::Feed(std::span<const uint8_t> bytes) {
   if (bytes.empty()) return;
@@ -216,7 +239,7 @@ FrameStreamDecoder::Next FrameStreamDecoder::ParseControl(const uint8_t* p, size
                       std::to_string(max_types) + " content types");
     }
     control->content_types[control->num_content_types++] = {reinterpret_cast<const char*>(p + pos),
-                                                             field_len};
+                                                            field_len};
     pos += field_len;
   }
   return Next::kFrame;
@@ -245,13 +268,15 @@ FrameStreamReader::Event FrameStreamReader::Next(std::span<const uint8_t>* paylo
     if (state_ == State::kFailed) return Event::kError;
     FstrmFrame frame;
     switch (decoder_.NextFrame(&frame)) {
-      case FrameStreamDecoder::Next::kNeedMore: return Event::kNeedMore;
+      case FrameStreamDecoder::Next::kNeedMore:
+        return Event::kNeedMore;
       case FrameStreamDecoder::Next::kError:
         error_ = decoder_.error();
         status_ = decoder_.status();
         state_ = State::kFailed;
         return Event::kError;
-      case FrameStreamDecoder::Next::kFrame: break;
+      case FrameStreamDecoder::Next::kFrame:
+        break;
     }
     if (!frame.is_control) {
       if (state_ == State::kStreaming) {
@@ -282,9 +307,9 @@ FrameStreamReader::Event FrameStreamReader::OnControl(const FstrmControl& contro
         return Fail(FstrmError::kUnexpectedControl, "READY after the handshake");
       }
       if (control.num_content_types > 0 && !control.HasContentType(ours)) {
-        return Fail(FstrmError::kWrongContentType,
-                    "writer offers \"" + Printable(control.content_types[0]) + "\", want \"" +
-                        Printable(ours) + "\"");
+        return Fail(FstrmError::kWrongContentType, "writer offers \"" +
+                                                       Printable(control.content_types[0]) +
+                                                       "\", want \"" + Printable(ours) + "\"");
       }
       saw_ready_ = true;
       const std::string_view accepted[] = {ours};
@@ -301,9 +326,9 @@ FrameStreamReader::Event FrameStreamReader::OnControl(const FstrmControl& contro
       }
       // A START without a content type matches any (as libfstrm does).
       if (control.num_content_types == 1 && control.content_types[0] != ours) {
-        return Fail(FstrmError::kWrongContentType,
-                    "stream carries \"" + Printable(control.content_types[0]) + "\", want \"" +
-                        Printable(ours) + "\"");
+        return Fail(FstrmError::kWrongContentType, "stream carries \"" +
+                                                       Printable(control.content_types[0]) +
+                                                       "\", want \"" + Printable(ours) + "\"");
       }
       state_ = State::kStreaming;
       return Event::kStarted;
@@ -333,16 +358,17 @@ FstrmError FrameStreamReader::FinishError() const {
 
 Status FrameStreamReader::Finish() const {
   switch (FinishError()) {
-    case FstrmError::kNone: return Status::Ok();
+    case FstrmError::kNone:
+      return Status::Ok();
     case FstrmError::kTruncatedFrame:
-      return Status::OutOfRange("truncated_frame: input ended " +
-                                std::to_string(decoder_.buffered()) +
-                                " bytes into a frame at stream offset " +
-                                std::to_string(decoder_.offset()));
+      return Status::OutOfRange(
+          "truncated_frame: input ended " + std::to_string(decoder_.buffered()) +
+          " bytes into a frame at stream offset " + std::to_string(decoder_.offset()));
     case FstrmError::kMissingStop:
       return Status::OutOfRange("missing_stop: input ended without STOP at stream offset " +
                                 std::to_string(decoder_.offset()));
-    default: return status_;
+    default:
+      return status_;
   }
 }
 

@@ -95,8 +95,8 @@ struct FstrmFrame {
 
 // Encoders, for the reader's replies and for tools and tests.
 void AppendFstrmDataFrame(std::span<const uint8_t> payload, std::string* out);
-void AppendFstrmControlFrame(FstrmControlType type,
-                             std::span<const std::string_view> content_types, std::string* out);
+void AppendFstrmControlFrame(FstrmControlType type, std::span<const std::string_view> content_types,
+                             std::string* out);
 
 // Incremental frame splitter. Input is appended either by copying (Feed) or by reading
 // straight into the buffer (PrepareWrite + CommitWrite, which is what sockets use).

@@ -102,8 +102,8 @@ AggregationSpec LatencyQuantiles() {
   return s;
 }
 
-std::vector<double> Run(const AggregationSpec& spec, const DnsEventBatch& b,
-                        const std::vector<uint32_t>& sel) {
+std::vector<double> RunAll(const AggregationSpec& spec, const DnsEventBatch& b,
+                           const std::vector<uint32_t>& sel) {
   auto st = MakeAggState(spec);
   st->Update(b, sel);
   std::vector<double> out;
@@ -112,8 +112,9 @@ std::vector<double> Run(const AggregationSpec& spec, const DnsEventBatch& b,
   return out;
 }
 
-double Run1(const AggregationSpec& spec, const DnsEventBatch& b, const std::vector<uint32_t>& sel) {
-  const auto v = Run(spec, b, sel);
+double RunOne(const AggregationSpec& spec, const DnsEventBatch& b,
+              const std::vector<uint32_t>& sel) {
+  const auto v = RunAll(spec, b, sel);
   return v.empty() ? -12345 : v[0];
 }
 
@@ -139,62 +140,62 @@ std::vector<AggregationSpec> AllKindSpecs() {
 TEST(AggGolden, Count) {
   const auto b = GoldenBatch();
   const auto spec = Spec(AggKind::kCount, DnsField::kQname);
-  EXPECT_EQ(Run1(spec, b, kAll), 6);          // every selected event, absent fields or not
-  EXPECT_EQ(Run1(spec, b, {1, 3, 5}), 3);     // selection only
-  EXPECT_EQ(Run1(spec, b, {}), 0);
+  EXPECT_EQ(RunOne(spec, b, kAll), 6);       // every selected event, absent fields or not
+  EXPECT_EQ(RunOne(spec, b, {1, 3, 5}), 3);  // selection only
+  EXPECT_EQ(RunOne(spec, b, {}), 0);
 }
 
 TEST(AggGolden, Sum) {
   const auto b = GoldenBatch();
   // latency_ms: 10 + 20 + 30 + (e3 absent) + 40 + 0 = 100
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kLatencyMs), b, kAll), 100);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kLatencyMs), b, kAll), 100);
   // response_size: 100 + 80 + 120 + (e3 absent: no response) + 90 + 50 = 440
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kResponseSize), b, kAll), 440);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kResponseSize), b, kAll), 440);
   // query_size: 40 + 40 + 30 + 50 + 40 + 42 = 242
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kQuerySize), b, kAll), 242);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kQuerySize), b, kAll), 242);
   // ttl: 300 + 60 (others have no answer) = 360
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kTtl), b, kAll), 360);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kTtl), b, kAll), 360);
   // label_entropy over {1,3,5}: 1.0 + 0.5 + 1.0 = 2.5
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kLabelEntropy), b, {1, 3, 5}), 2.5);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kLabelEntropy), b, {1, 3, 5}), 2.5);
   // subdomain_length: "a"=1, "b"=1, ""=0, "x.y"=3, "a"=1, "c"=1 -> 7
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kSubdomainLength), b, kAll), 7);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kSubdomainLength), b, kAll), 7);
   // Sum of nothing (and of only absent values) is 0.
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kLatencyMs), b, {}), 0);
-  EXPECT_EQ(Run1(Spec(AggKind::kSum, DnsField::kLatencyMs), b, {3}), 0);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kLatencyMs), b, {}), 0);
+  EXPECT_EQ(RunOne(Spec(AggKind::kSum, DnsField::kLatencyMs), b, {3}), 0);
 }
 
 TEST(AggGolden, MinMax) {
   const auto b = GoldenBatch();
   // latency_ms present: 10, 20, 30, 40, 0 -> min 0, max 40
-  EXPECT_EQ(Run1(Spec(AggKind::kMin, DnsField::kLatencyMs), b, kAll), 0);
-  EXPECT_EQ(Run1(Spec(AggKind::kMax, DnsField::kLatencyMs), b, kAll), 40);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMin, DnsField::kLatencyMs), b, kAll), 0);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMax, DnsField::kLatencyMs), b, kAll), 40);
   // qtype over {1,2,3}: 1, 28, 16 -> min 1, max 28
-  EXPECT_EQ(Run1(Spec(AggKind::kMin, DnsField::kQtype), b, {1, 2, 3}), 1);
-  EXPECT_EQ(Run1(Spec(AggKind::kMax, DnsField::kQtype), b, {1, 2, 3}), 28);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMin, DnsField::kQtype), b, {1, 2, 3}), 1);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMax, DnsField::kQtype), b, {1, 2, 3}), 28);
   // qname_length: 13, 13, 11, 12, 13, 10 -> min 10, max 13
-  EXPECT_EQ(Run1(Spec(AggKind::kMin, DnsField::kQnameLength), b, kAll), 10);
-  EXPECT_EQ(Run1(Spec(AggKind::kMax, DnsField::kQnameLength), b, kAll), 13);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMin, DnsField::kQnameLength), b, kAll), 10);
+  EXPECT_EQ(RunOne(Spec(AggKind::kMax, DnsField::kQnameLength), b, kAll), 13);
   // Nothing present -> NaN.
-  EXPECT_TRUE(std::isnan(Run1(Spec(AggKind::kMin, DnsField::kLatencyMs), b, {3})));
-  EXPECT_TRUE(std::isnan(Run1(Spec(AggKind::kMax, DnsField::kLatencyMs), b, {})));
+  EXPECT_TRUE(std::isnan(RunOne(Spec(AggKind::kMin, DnsField::kLatencyMs), b, {3})));
+  EXPECT_TRUE(std::isnan(RunOne(Spec(AggKind::kMax, DnsField::kLatencyMs), b, {})));
 }
 
 TEST(AggGolden, MeanVariance) {
   const auto b = GoldenBatch();
   // latency_ms present: 10, 20, 30, 40, 0 -> n = 5, mean = 100 / 5 = 20.
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kMean, DnsField::kLatencyMs), b, kAll), 20);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kMean, DnsField::kLatencyMs), b, kAll), 20);
   // deviations -10, 0, 10, 20, -20 -> squares 100 + 0 + 100 + 400 + 400 = 1000;
   // population variance 1000 / 5 = 200.
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, kAll), 200);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, kAll), 200);
   // ttl: 300 and 60 -> mean 180, variance ((120)^2 + (120)^2) / 2 = 14400.
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kMean, DnsField::kTtl), b, kAll), 180);
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kVariance, DnsField::kTtl), b, kAll), 14400);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kMean, DnsField::kTtl), b, kAll), 180);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kVariance, DnsField::kTtl), b, kAll), 14400);
   // A single value: mean is that value, variance 0.
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kMean, DnsField::kLatencyMs), b, {4}), 40);
-  EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, {4}), 0);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kMean, DnsField::kLatencyMs), b, {4}), 40);
+  EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, {4}), 0);
   // Mean / variance of nothing -> NaN.
-  EXPECT_TRUE(std::isnan(Run1(Spec(AggKind::kMean, DnsField::kLatencyMs), b, {})));
-  EXPECT_TRUE(std::isnan(Run1(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, {3})));
+  EXPECT_TRUE(std::isnan(RunOne(Spec(AggKind::kMean, DnsField::kLatencyMs), b, {})));
+  EXPECT_TRUE(std::isnan(RunOne(Spec(AggKind::kVariance, DnsField::kLatencyMs), b, {3})));
 }
 
 TEST(AggGolden, MeanVarianceAcrossUpdates) {
@@ -215,11 +216,11 @@ TEST(AggGolden, MeanVarianceAcrossUpdates) {
 TEST(AggGolden, Ratio) {
   const auto b = GoldenBatch();
   // rcode in {3}: e1, e4 match out of 6 selected -> 2 / 6.
-  EXPECT_DOUBLE_EQ(Run1(NxdomainRatio(), b, kAll), 2.0 / 6.0);
+  EXPECT_DOUBLE_EQ(RunOne(NxdomainRatio(), b, kAll), 2.0 / 6.0);
   // Over {0,2,3}: none match -> 0 / 3 = 0.
-  EXPECT_EQ(Run1(NxdomainRatio(), b, {0, 2, 3}), 0);
+  EXPECT_EQ(RunOne(NxdomainRatio(), b, {0, 2, 3}), 0);
   // Ratio of nothing -> NaN.
-  EXPECT_TRUE(std::isnan(Run1(NxdomainRatio(), b, {})));
+  EXPECT_TRUE(std::isnan(RunOne(NxdomainRatio(), b, {})));
   // Two predicates are AND-ed: rcode in {3} and qname_length >= 13: e1 (13), e4 (13) -> 2/6;
   // with qname_length <= 12 instead: none.
   AggregationSpec s = NxdomainRatio();
@@ -228,28 +229,28 @@ TEST(AggGolden, Ratio) {
   len.op = EventPredicate::Op::kGe;
   len.numbers = {13};
   s.predicate.push_back(len);
-  EXPECT_DOUBLE_EQ(Run1(s, b, kAll), 2.0 / 6.0);
+  EXPECT_DOUBLE_EQ(RunOne(s, b, kAll), 2.0 / 6.0);
   s.predicate.back().op = EventPredicate::Op::kLe;
   s.predicate.back().numbers = {12};
-  EXPECT_EQ(Run1(s, b, kAll), 0);
+  EXPECT_EQ(RunOne(s, b, kAll), 0);
   // No predicate: every event is in the numerator -> 1.
-  EXPECT_EQ(Run1(Spec(AggKind::kRatio, DnsField::kRcode), b, kAll), 1);
+  EXPECT_EQ(RunOne(Spec(AggKind::kRatio, DnsField::kRcode), b, kAll), 1);
 }
 
 TEST(AggGolden, Distinct) {
   const auto b = GoldenBatch();
   // qnames: a.example.com (twice), b.example.com, example.com, x.y.test.org, c.test.org -> 5.
   // Small sets are held sparse and counted exactly.
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kQname), b, kAll), 5);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kQname), b, kAll), 5);
   // registered domains: example.com, test.org -> 2.
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kRegisteredDomain), b, kAll), 2);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kRegisteredDomain), b, kAll), 2);
   // subdomains: a, b, (e2 has none: skipped), x.y, a, c -> {a, b, x.y, c} = 4.
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kSubdomain), b, kAll), 4);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kSubdomain), b, kAll), 4);
   // clients: 10.0.0.1, .2, .3 -> 3.
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kClient), b, kAll), 3);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kClient), b, kAll), 3);
   // rcode as a category: "0", "3", "0", (absent), "3", "2" -> 3.
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kRcode), b, kAll), 3);
-  EXPECT_EQ(Run1(Spec(AggKind::kDistinct, DnsField::kQname), b, {}), 0);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kRcode), b, kAll), 3);
+  EXPECT_EQ(RunOne(Spec(AggKind::kDistinct, DnsField::kQname), b, {}), 0);
 }
 
 TEST(AggGolden, Quantiles) {
@@ -258,7 +259,7 @@ TEST(AggGolden, Quantiles) {
   EXPECT_EQ(spec.OutputNames(),
             (std::vector<std::string>{"latency_p50", "latency_p95", "latency_p99", "latency_p999",
                                       "latency_p0", "latency_p100"}));
-  const auto v = Run(spec, b, kAll);
+  const auto v = RunAll(spec, b, kAll);
   // Present values sorted: [0, 10, 20, 30, 40], n = 5; rank = floor(q * (n - 1)):
   //   p50: floor(2.0) = 2 -> 20;  p95: floor(3.8) = 3 -> 30;  p99: floor(3.96) = 3 -> 30;
   //   p999: floor(3.996) = 3 -> 30;  p0 -> 0 (zero bucket);  p100 -> 40 (clamped to max).
@@ -271,23 +272,23 @@ TEST(AggGolden, Quantiles) {
   EXPECT_EQ(v[4], 0);
   EXPECT_EQ(v[5], 40);
   // Nothing present -> NaN for every quantile.
-  for (double x : Run(spec, b, {3})) EXPECT_TRUE(std::isnan(x));
+  for (double x : RunAll(spec, b, {3})) EXPECT_TRUE(std::isnan(x));
 }
 
 TEST(AggGolden, TopK) {
   const auto b = GoldenBatch();
   const auto spec = Spec(AggKind::kTopK, DnsField::kQname, "qname");
   EXPECT_EQ(spec.OutputNames(), (std::vector<std::string>{"qname_top_share", "qname_hhi"}));
-  const auto v = Run(spec, b, kAll);
+  const auto v = RunAll(spec, b, kAll);
   // Counts: a.example.com 2, the other four 1 each; N = 6.
   //   top share = 2 / 6;  HHI = (2^2 + 4 * 1^2) / 6^2 = 8 / 36.
   EXPECT_DOUBLE_EQ(v[0], 2.0 / 6.0);
   EXPECT_DOUBLE_EQ(v[1], 8.0 / 36.0);
   // registered_domain: example.com 4, test.org 2 -> share 4/6, HHI (16 + 4) / 36.
-  const auto rd = Run(Spec(AggKind::kTopK, DnsField::kRegisteredDomain), b, kAll);
+  const auto rd = RunAll(Spec(AggKind::kTopK, DnsField::kRegisteredDomain), b, kAll);
   EXPECT_DOUBLE_EQ(rd[0], 4.0 / 6.0);
   EXPECT_DOUBLE_EQ(rd[1], 20.0 / 36.0);
-  for (double x : Run(spec, b, {})) EXPECT_TRUE(std::isnan(x));
+  for (double x : RunAll(spec, b, {})) EXPECT_TRUE(std::isnan(x));
 }
 
 TEST(AggGolden, TopKWithEviction) {
@@ -299,7 +300,7 @@ TEST(AggGolden, TopKWithEviction) {
   const auto b = GoldenBatch();
   auto spec = Spec(AggKind::kTopK, DnsField::kQname, "qname");
   spec.top_k = 2;
-  const auto v = Run(spec, b, kAll);
+  const auto v = RunAll(spec, b, kAll);
   EXPECT_LE(v[1], 8.0 / 36.0 + 1e-12);
   EXPECT_GE(v[0], 2.0 / 6.0 - 1e-12);
   EXPECT_LE(v[0], 1.0);
@@ -309,22 +310,24 @@ TEST(AggGolden, Entropy) {
   const auto b = GoldenBatch();
   // registered_domain: example.com 4, test.org 2 of 6:
   //   H = -(4/6 log2(4/6) + 2/6 log2(2/6)) = log2(3) - 2/3 = 0.9182958340544896
-  EXPECT_NEAR(Run1(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, kAll),
+  EXPECT_NEAR(RunOne(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, kAll),
               0.9182958340544896, 1e-12);
   // rcode as category (e3 absent, skipped): "0" 2, "3" 2, "2" 1 of 5:
   //   H = -(2 * 0.4 log2 0.4 + 0.2 log2 0.2) = 1.5219280948873621
-  EXPECT_NEAR(Run1(Spec(AggKind::kEntropy, DnsField::kRcode), b, kAll), 1.5219280948873621, 1e-12);
+  EXPECT_NEAR(RunOne(Spec(AggKind::kEntropy, DnsField::kRcode), b, kAll), 1.5219280948873621,
+              1e-12);
   // One category only -> 0 bits; nothing -> NaN.
-  EXPECT_EQ(Run1(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, {0, 1, 2}), 0);
-  EXPECT_TRUE(std::isnan(Run1(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, {})));
+  EXPECT_EQ(RunOne(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, {0, 1, 2}), 0);
+  EXPECT_TRUE(std::isnan(RunOne(Spec(AggKind::kEntropy, DnsField::kRegisteredDomain), b, {})));
   // max_categories = 2 over qnames (a 2, b 1, example.com 1, x.y.test.org 1, c 1):
   //   tracked a (2), b (1); other = 3 -> counts 2, 1, 3 of 6:
   //   H = -(1/3 log2 1/3 + 1/6 log2 1/6 + 1/2 log2 1/2) = 1.4591479170272448
   //   (the true entropy, 2.2516291673878226, is higher: lumping only lowers it).
   auto capped = Spec(AggKind::kEntropy, DnsField::kQname);
   capped.max_categories = 2;
-  EXPECT_NEAR(Run1(capped, b, kAll), 1.4591479170272448, 1e-12);
-  EXPECT_NEAR(Run1(Spec(AggKind::kEntropy, DnsField::kQname), b, kAll), 2.2516291673878226, 1e-12);
+  EXPECT_NEAR(RunOne(capped, b, kAll), 1.4591479170272448, 1e-12);
+  EXPECT_NEAR(RunOne(Spec(AggKind::kEntropy, DnsField::kQname), b, kAll), 2.2516291673878226,
+              1e-12);
 }
 
 TEST(AggGolden, OutputNamesSingleValued) {
@@ -342,12 +345,18 @@ TEST(AggGolden, OutputNamesSingleValued) {
 // through NumericField().
 TEST(AggGolden, NumericFieldsAgreeWithNumericField) {
   const auto b = GoldenBatch();
-  const DnsField fields[] = {DnsField::kQnameLength,  DnsField::kLabelCount,
-                             DnsField::kLabelEntropy, DnsField::kLatencyMs,
-                             DnsField::kTtl,          DnsField::kResponseSize,
-                             DnsField::kQuerySize,    DnsField::kAnswerCount,
-                             DnsField::kRcode,        DnsField::kQtype,
-                             DnsField::kSubdomainLength, DnsField::kTransport,
+  const DnsField fields[] = {DnsField::kQnameLength,
+                             DnsField::kLabelCount,
+                             DnsField::kLabelEntropy,
+                             DnsField::kLatencyMs,
+                             DnsField::kTtl,
+                             DnsField::kResponseSize,
+                             DnsField::kQuerySize,
+                             DnsField::kAnswerCount,
+                             DnsField::kRcode,
+                             DnsField::kQtype,
+                             DnsField::kSubdomainLength,
+                             DnsField::kTransport,
                              DnsField::kQname};
   for (DnsField f : fields) {
     double sum = 0, mn = INFINITY, mx = -INFINITY;
@@ -361,9 +370,9 @@ TEST(AggGolden, NumericFieldsAgreeWithNumericField) {
       ++n;
     }
     SCOPED_TRACE(std::string(DnsFieldName(f)));
-    EXPECT_DOUBLE_EQ(Run1(Spec(AggKind::kSum, f), b, kAll), sum);
-    const double got_min = Run1(Spec(AggKind::kMin, f), b, kAll);
-    const double got_max = Run1(Spec(AggKind::kMax, f), b, kAll);
+    EXPECT_DOUBLE_EQ(RunOne(Spec(AggKind::kSum, f), b, kAll), sum);
+    const double got_min = RunOne(Spec(AggKind::kMin, f), b, kAll);
+    const double got_max = RunOne(Spec(AggKind::kMax, f), b, kAll);
     if (n == 0) {
       EXPECT_TRUE(std::isnan(got_min));
       EXPECT_TRUE(std::isnan(got_max));

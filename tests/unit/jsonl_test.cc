@@ -21,7 +21,7 @@ struct Collect : ObservationSink {
 };
 
 std::string Decode(const std::string& line, RawDnsObservation* obs) {
-  JsonLinesDecoder d;
+  static JsonLinesDecoder d;  // obs->qname points into it
   std::string_view reason;
   if (!d.Decode(line, 0, obs, &reason)) return std::string(reason);
   return "ok";

@@ -28,7 +28,9 @@ struct SplitMix {
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
 };
 
-std::string Key(uint64_t i) { return "host-" + std::to_string(i) + ".example.net"; }
+std::string Key(uint64_t i) {
+  return "host-" + std::to_string(i) + ".example.net";
+}
 
 // ---- HyperLogLog --------------------------------------------------------------------------
 
@@ -85,7 +87,8 @@ TEST(HllSketch, PrecisionIsClamped) {
 
 TEST(HllSketch, MergeMatchesUnionInEveryMode) {
   // (a, b) sizes chosen to cover sparse+sparse (exact), sparse+dense and dense+dense.
-  const std::pair<uint64_t, uint64_t> cases[] = {{5, 7}, {100, 200}, {50, 5000}, {5000, 50}, {20000, 30000}};
+  const std::pair<uint64_t, uint64_t> cases[] = {
+      {5, 7}, {100, 200}, {50, 5000}, {5000, 50}, {20000, 30000}};
   for (const auto& [na, nb] : cases) {
     HyperLogLog a(12), b(12), u(12);
     for (uint64_t i = 0; i < na; ++i) a.Add(Key(i));
@@ -99,7 +102,9 @@ TEST(HllSketch, MergeMatchesUnionInEveryMode) {
       std::string sa, su;
       a.Serialize(&sa);
       u.Serialize(&su);
-      if (!u.sparse()) EXPECT_EQ(sa, su) << na << "+" << nb;
+      if (!u.sparse()) {
+        EXPECT_EQ(sa, su) << na << "+" << nb;
+      }
     }
   }
 }
@@ -147,9 +152,11 @@ TEST(HllSketch, SerializeRoundTripAndValidation) {
 void ExpectRelativeAccuracy(const DDSketch& s, std::vector<double> values, double alpha) {
   std::sort(values.begin(), values.end());
   for (double q : {0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
-    const double exact = values[static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)))];
+    const double exact =
+        values[static_cast<size_t>(std::floor(q * static_cast<double>(values.size() - 1)))];
     const double got = s.Quantile(q);
-    EXPECT_LE(std::fabs(got - exact), alpha * exact * (1 + 1e-9)) << "q=" << q << " exact " << exact;
+    EXPECT_LE(std::fabs(got - exact), alpha * exact * (1 + 1e-9))
+        << "q=" << q << " exact " << exact;
   }
 }
 
@@ -172,7 +179,8 @@ TEST(DdSketchAccuracy, ExponentialAndLogNormal) {
       ve.push_back(e);
       expo.Add(e);
       // Box-Muller normal -> log-normal spanning several decades.
-      const double n = std::sqrt(-2 * std::log(1 - rng.Uniform())) * std::cos(2 * M_PI * rng.Uniform());
+      const double n =
+          std::sqrt(-2 * std::log(1 - rng.Uniform())) * std::cos(2 * M_PI * rng.Uniform());
       const double l = std::exp(2.0 + 2.0 * n);
       vl.push_back(l);
       logn.Add(l);
@@ -271,7 +279,8 @@ std::vector<std::string> SkewedStream(int keys, std::map<std::string, uint64_t>*
   return stream;
 }
 
-void ExpectSpaceSavingGuarantees(const SpaceSaving& ss, const std::map<std::string, uint64_t>& truth) {
+void ExpectSpaceSavingGuarantees(const SpaceSaving& ss,
+                                 const std::map<std::string, uint64_t>& truth) {
   const uint64_t n = ss.total();
   const auto top = ss.TopK();
   std::map<std::string, uint64_t> tracked;
@@ -283,7 +292,9 @@ void ExpectSpaceSavingGuarantees(const SpaceSaving& ss, const std::map<std::stri
     tracked[c.key] = c.count;
   }
   for (const auto& [key, f] : truth) {
-    if (f > ss.min_count()) EXPECT_TRUE(tracked.count(key)) << key << " with " << f;
+    if (f > ss.min_count()) {
+      EXPECT_TRUE(tracked.count(key)) << key << " with " << f;
+    }
   }
 }
 
@@ -297,13 +308,16 @@ TEST(SpaceSavingGuarantees, SkewedStream) {
   ExpectSpaceSavingGuarantees(ss, truth);
   // The heaviest keys come out in order.
   const auto top = ss.TopK();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(top[static_cast<size_t>(i)].key, "k" + std::to_string(i + 1));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(top[static_cast<size_t>(i)].key, "k" + std::to_string(i + 1));
   // Top share: k1 has 2000 of N; the estimate never undershoots it.
   EXPECT_GE(ss.TopShare(), 2000.0 / static_cast<double>(ss.total()));
-  EXPECT_LE(ss.TopShare(), (2000.0 + static_cast<double>(ss.min_count())) / static_cast<double>(ss.total()));
+  EXPECT_LE(ss.TopShare(),
+            (2000.0 + static_cast<double>(ss.min_count())) / static_cast<double>(ss.total()));
   // HHI from lower bounds is a lower bound of the true HHI.
   double true_hhi = 0;
-  for (const auto& [k, f] : truth) true_hhi += std::pow(static_cast<double>(f) / static_cast<double>(ss.total()), 2);
+  for (const auto& [k, f] : truth)
+    true_hhi += std::pow(static_cast<double>(f) / static_cast<double>(ss.total()), 2);
   EXPECT_LE(ss.Hhi(), true_hhi + 1e-12);
   EXPECT_GT(ss.Hhi(), 0.5 * true_hhi);
 }

@@ -36,8 +36,8 @@ std::vector<double> Feed(const TransformSpec& spec, const std::vector<double>& v
 
 TEST(TimeseriesTransform, ParseNames) {
   TransformSpec s;
-  for (std::string_view name :
-       {"ewma", "rolling_mean", "rolling_std", "median", "mad", "pct_change", "delta_1d", "slope"}) {
+  for (std::string_view name : {"ewma", "rolling_mean", "rolling_std", "median", "mad",
+                                "pct_change", "delta_1d", "slope"}) {
     ASSERT_TRUE(ParseTransformSpec(name, &s));
     EXPECT_EQ(s.name, name);
     EXPECT_EQ(TransformKindName(s.kind), name);
@@ -49,8 +49,8 @@ TEST(TimeseriesTransform, ParseNames) {
 }
 
 TEST(TimeseriesTransform, EmptyIsNaN) {
-  for (std::string_view name :
-       {"ewma", "rolling_mean", "rolling_std", "median", "mad", "pct_change", "delta_1d", "slope"}) {
+  for (std::string_view name : {"ewma", "rolling_mean", "rolling_std", "median", "mad",
+                                "pct_change", "delta_1d", "slope"}) {
     SeriesTransform t(Make(name));
     EXPECT_TRUE(std::isnan(t.Value())) << name;
     t.Push(0, kNaN);  // NaN is skipped
@@ -153,9 +153,16 @@ TEST(TimeseriesTransform, DeltaOneDay) {
   const int64_t day0 = 1'700'000'000LL * kSec / kDay * kDay;  // a midnight
   // Day 0: one value per 5 minutes, value = minute of the day. The history keeps the first
   // value of each 15-minute step: 00:00, 00:15, 00:30, ...
-  for (int m = 0; m < 24 * 60; m += 5) t.Push(day0 + m * kMin, m);
-  // Nothing a day before day 0 -> NaN.
-  EXPECT_TRUE(std::isnan(t.Value()));
+  for (int m = 0; m < 24 * 60; m += 5) {
+    t.Push(day0 + m * kMin, m);
+    // Before 23:45 no sample lies within one step (15 min) of t - 1 day -> NaN.
+    if (m < 23 * 60 + 45) {
+      EXPECT_TRUE(std::isnan(t.Value())) << m;
+    }
+  }
+  // Last point 23:55 (value 1435): t - 1 day is the previous day's 23:55, and the 00:00
+  // sample (value 0) is only 5 min from it, within one step -> 1435 - 0.
+  EXPECT_DOUBLE_EQ(t.Value(), 1435);
   // Day 1 at 12:07 with value 1000: t - 1 day = day0 12:07. Samples near it: 12:00 (value
   // 720, 7 min away) and 12:15 (value 735, 8 min away) -> 12:00 -> 1000 - 720 = 280.
   t.Push(day0 + kDay + 12 * kHour + 7 * kMin, 1000);
@@ -197,7 +204,8 @@ TEST(TimeseriesTransform, MemoryIsBounded) {
   d.step_ns = 1;
   SeriesTransform tiny_step(d);
   tiny_step.Push(0, 1);
-  EXPECT_LE(tiny_step.MemoryBytes(), sizeof(SeriesTransform) + (SeriesTransform::kMaxDeltaSamples + 4) * 16);
+  EXPECT_LE(tiny_step.MemoryBytes(),
+            sizeof(SeriesTransform) + (SeriesTransform::kMaxDeltaSamples + 4) * 16);
   tiny_step.Reset();
   EXPECT_EQ(tiny_step.MemoryBytes(), sizeof(SeriesTransform));
 }
