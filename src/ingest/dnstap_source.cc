@@ -222,6 +222,7 @@ class DnstapSocketServer {
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   bool created_socket_file_ = false;
+  bool accept_backoff_ = false;
   std::atomic<bool> stop_{false};
 
   // Run() state.
@@ -347,6 +348,11 @@ void DnstapSocketServer::AcceptAll() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The pending connection stays queued and the listener readable: skip it for one
+        // poll cycle instead of spinning until descriptors free up.
+        accept_backoff_ = true;
+      }
       if (errno != EAGAIN && errno != EWOULDBLOCK) ++c_.io_errors;
       return;
     }
@@ -464,7 +470,8 @@ Status DnstapSocketServer::Run(ObservationSink& sink) {
   while (!stop_.load(std::memory_order_acquire)) {
     fds.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
-    fds.push_back({listen_fd_, POLLIN, 0});
+    fds.push_back({accept_backoff_ ? -1 : listen_fd_, POLLIN, 0});  // fd -1: ignored
+    accept_backoff_ = false;
     for (const auto& conn : conns_) {
       const short events =
           static_cast<short>(POLLIN | (conn->reader.output().empty() ? 0 : POLLOUT));
