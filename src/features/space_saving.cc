@@ -219,8 +219,10 @@ std::vector<SpaceSaving::Counter> SpaceSaving::TopK() const {
 
 double SpaceSaving::TopShare() const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
+  // Guaranteed count (count - error): a lower bound, consistent with Hhi(). The raw
+  // counter would report ~1/k for any flat stream, which reads as false concentration.
   uint64_t top = 0;
-  for (const Slot& s : slots_) top = std::max(top, s.count);
+  for (const Slot& s : slots_) top = std::max(top, s.count - s.error);
   return std::min(1.0, static_cast<double>(top) / static_cast<double>(total_));
 }
 

@@ -15,8 +15,9 @@
 // hash, so a restored summary evicts exactly as the original.
 //
 // Derived features:
-//   TopShare() = max count / N: the share of the heaviest key (an upper estimate; exact
-//     while fewer than capacity distinct keys were seen).
+//   TopShare() = max (count - error) / N: the guaranteed share of the heaviest key (a
+//     lower bound; exact while fewer than capacity distinct keys were seen). The raw
+//     counter is not used: on a flat stream it reports ~1/capacity for every key.
 //   Hhi() = sum over tracked keys of ((count - error) / N)^2: the Herfindahl-Hirschman
 //     index from the guaranteed lower bound of each tracked key's frequency. It is a lower
 //     bound of the true HHI (untracked keys are left out, tracked ones are not

@@ -24,22 +24,6 @@ std::string_view LastLabels(std::string_view name, int n) {
 
 }  // namespace
 
-bool NormalizeQname(std::string_view in, std::string* out) {
-  out->clear();
-  if (in.size() > kMaxNameLength) return false;
-  if (!in.empty() && in.back() == '.') in.remove_suffix(1);
-  out->resize(in.size());
-  char prev = '.';
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
-    if (c == '.' && prev == '.') return false;  // empty label
-    (*out)[i] = c;
-    prev = c;
-  }
-  return true;
-}
-
 void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entropy) {
   *label_count = 0;
   *mean_entropy = 0;

@@ -73,9 +73,6 @@ class EventNormalizer {
   std::unordered_set<uint64_t> seen_current_, seen_previous_;
 };
 
-// Normalizes a name in place into `out`: lowercase ASCII, no trailing dot. Returns false
-// for names that can't be valid (empty labels in the middle, too long).
-bool NormalizeQname(std::string_view in, std::string* out);
 // Mean over labels of each label's Shannon character entropy, in bits; and label count.
 void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entropy);
 

@@ -154,8 +154,8 @@ TEST_P(GoldenFeatures, FourShardsGiveTheSameRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, GoldenFeatures, ::testing::ValuesIn(GoldenFiles()),
-                         [](const auto& info) {
-                           std::string n = info.param.stem().string();
+                         [](const auto& test_param) {
+                           std::string n = test_param.param.stem().string();
                            for (char& c : n)
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
