@@ -9,8 +9,11 @@
 // any thread, at any time, and makes Run() return soon after.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dnsight/observation.h"
 #include "dnsight/status.h"
@@ -24,6 +27,9 @@ class DnsSource {
   virtual void RequestStop() = 0;
   // Human-readable identity, e.g. "pcap:/var/tmp/x.pcap", used in counters and logs.
   virtual std::string Describe() const = 0;
+  // The source's own counters (packets, frames, unanswered queries, connections, ...) as
+  // name/value pairs, for the counters report. Thread-safe; a snapshot.
+  virtual std::vector<std::pair<std::string, uint64_t>> Counters() const { return {}; }
 };
 
 }  // namespace dnsight

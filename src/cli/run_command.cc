@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dnsight/clock.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
 #include "engine/row_writer.h"
@@ -30,7 +33,7 @@ void AppendCounterMap(const std::map<std::string, uint64_t, std::less<>>& m, std
   out->push_back('}');
 }
 
-std::string CountersJson(const Pipeline& p) {
+std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<DnsSource>>& sources) {
   const PipelineCounters c = p.counters();
   std::string j = "{\"engine\":{";
   j += "\"observations\":" + std::to_string(c.observations);
@@ -46,7 +49,9 @@ std::string CountersJson(const Pipeline& p) {
   AppendCounterMap(c.rejected, &j);
   j += "},\"sources\":[";
   bool first = true;
-  for (const auto& s : p.source_counters()) {
+  const auto all = p.source_counters();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SourceCounters& s = all[i];
     if (!first) j += ',';
     first = false;
     j += "{\"name\":";
@@ -57,7 +62,15 @@ std::string CountersJson(const Pipeline& p) {
     j += ",\"dead_letter_samples\":" + std::to_string(s.dead_letter_samples);
     j += ",\"malformed\":";
     AppendCounterMap(s.malformed, &j);
-    j += '}';
+    j += ",\"detail\":{";
+    bool first_detail = true;
+    for (const auto& [name, value] : sources[i]->Counters()) {
+      if (!first_detail) j += ',';
+      first_detail = false;
+      AppendJsonString(name, &j);
+      j += ':' + std::to_string(value);
+    }
+    j += "}}";
   }
   j += "]}";
   return j;
@@ -136,6 +149,16 @@ int RunCommand(const RunOptions& options) {
     for (auto& s : sources) s->RequestStop();
   });
 
+  // Processing-time ticks let quiet live input close its panes (engine.idle_advance).
+  SystemClock clock;
+  std::atomic<bool> sources_done{false};
+  std::thread ticker([&] {
+    while (!sources_done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      pipeline.Tick(clock.NowNs());
+    }
+  });
+
   int rc = 0;
   std::vector<std::thread> threads;
   std::vector<Status> results(sources.size());
@@ -150,6 +173,8 @@ int RunCommand(const RunOptions& options) {
       rc = 1;
     }
   }
+  sources_done.store(true);
+  ticker.join();
   pipeline.Finish();
   sink->Flush();
   {
@@ -159,7 +184,7 @@ int RunCommand(const RunOptions& options) {
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
 
-  const std::string counters = CountersJson(pipeline);
+  const std::string counters = CountersJson(pipeline, sources);
   if (!cfg.output.counters.empty()) {
     std::ofstream out(cfg.output.counters);
     out << counters << '\n';

@@ -364,7 +364,8 @@ void ParseRedaction(const Node& n, RedactionOptions* r) {
 
 void ParseEngine(const Node& n, EngineOptions* e) {
   n.OnlyKeys({"threads", "pane", "coarse_pane", "fine_window_limit", "watermark_delay",
-              "allowed_lateness", "batch_size", "queue_batches"});
+              "allowed_lateness", "idle_advance", "batch_size", "queue_batches"});
+  if (n.Has("idle_advance")) e->idle_advance_ns = n["idle_advance"].Duration(true);
   if (n.Has("threads")) e->threads = static_cast<int>(n["threads"].Int(1, 256));
   if (n.Has("pane")) e->pane_ns = n["pane"].Duration();
   if (n.Has("coarse_pane")) e->coarse_pane_ns = n["coarse_pane"].Duration();

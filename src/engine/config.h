@@ -43,6 +43,10 @@ struct EngineOptions {
   int64_t fine_window_limit_ns = 300'000'000'000;
   int64_t watermark_delay_ns = 2'000'000'000;  // out-of-orderness tolerated before closing
   int64_t allowed_lateness_ns = 30'000'000'000;
+  // Live input that goes quiet: when no event arrives for this long (wall clock), panes
+  // close as if event time had moved on by the quiet time, so the last rows come out.
+  // 0 disables. Only acts when the caller drives Pipeline::Tick (dnsight run does).
+  int64_t idle_advance_ns = 5'000'000'000;
   size_t batch_size = 4096;
   size_t queue_batches = 64;  // per shard; the reader blocks when a shard falls behind
 };

@@ -98,17 +98,15 @@ class Pipeline::SourceSink : public ObservationSink {
  public:
   SourceSink(Pipeline& p, std::string name) : pipeline_(p) { counters_.name = std::move(name); }
   void OnObservation(const RawDnsObservation& obs) override {
-    std::unique_lock lock(*mu_, std::defer_lock);
-    if (mu_) lock.lock();
+    std::lock_guard lock(*mu_);
     pipeline_.Accept(obs, counters_);
   }
   void OnMalformed(std::string_view reason, std::span<const uint8_t> sample) override {
-    std::unique_lock lock(*mu_, std::defer_lock);
-    if (mu_) lock.lock();
+    std::lock_guard lock(*mu_);
     pipeline_.Malformed(reason, sample, counters_);
   }
   SourceCounters counters_;
-  std::mutex* mu_ = nullptr;  // set when several sources share the pipeline
+  std::mutex* mu_ = nullptr;  // shared by all sources and Tick(); uncontended in steady state
 
  private:
   Pipeline& pipeline_;
@@ -131,6 +129,8 @@ struct Pipeline::Impl {
   std::vector<FeatureRow> rows;
   std::thread writer;
   bool finished = false;
+  uint64_t observations_at_last_tick = 0;
+  int64_t last_activity_wall_ns = std::numeric_limits<int64_t>::min();
 
   Impl(const EngineConfig& c, RowSink& s)
       : cfg(c), sink(s), normalizer(NormalizerOptions{c.redaction, 1 << 18, 1 << 20}) {
@@ -168,8 +168,7 @@ Pipeline::~Pipeline() {
 
 ObservationSink& Pipeline::AddSource(const std::string& name) {
   impl_->sources.push_back(std::make_unique<SourceSink>(*this, name));
-  if (impl_->sources.size() > 1)
-    for (auto& s : impl_->sources) s->mu_ = &impl_->sources_mu;
+  impl_->sources.back()->mu_ = &impl_->sources_mu;
   return *impl_->sources.back();
 }
 
@@ -276,6 +275,25 @@ void Pipeline::AdvanceWatermark(int64_t first_open_pane) {
     m.sink.WriteRows(m.cfg.views, m.rows);
     m.rows.clear();
   }
+}
+
+void Pipeline::Tick(int64_t wall_now_ns) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.sources_mu);
+  if (m.finished) return;
+  if (m.counters.observations != m.observations_at_last_tick ||
+      m.last_activity_wall_ns == std::numeric_limits<int64_t>::min()) {
+    m.observations_at_last_tick = m.counters.observations;
+    m.last_activity_wall_ns = wall_now_ns;
+    return;
+  }
+  const int64_t quiet = wall_now_ns - m.last_activity_wall_ns;
+  if (m.cfg.engine.idle_advance_ns <= 0 || quiet < m.cfg.engine.idle_advance_ns ||
+      m.max_ts == std::numeric_limits<int64_t>::min())
+    return;
+  const int64_t next_open =
+      FloorDiv(m.max_ts + quiet - m.cfg.engine.watermark_delay_ns, m.cfg.engine.pane_ns);
+  if (next_open > m.first_open_pane) AdvanceWatermark(next_open);
 }
 
 void Pipeline::Finish() {

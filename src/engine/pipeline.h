@@ -14,8 +14,9 @@
 // path, backpressure when full). Rows of one closed pane are sorted by (view, entity)
 // before they are written, so output is identical for any thread count.
 //
-// Thread-safety: Accept/OnMalformed must be called from one thread at a time (the
-// caller serializes several sources). Finish() must be called once, at the end.
+// Thread-safety: the sinks from AddSource() and Tick() may be called from different
+// threads (they share an uncontended mutex). Finish() is called once, after the sources
+// have stopped.
 #pragma once
 
 #include <cstdint>
@@ -77,6 +78,10 @@ class Pipeline {
 
   // An ObservationSink for one source; counts and samples its malformed input.
   ObservationSink& AddSource(const std::string& name);
+  // Processing-time tick (see EngineOptions::idle_advance_ns): if no observation arrived
+  // since the previous ticks for idle_advance, closes the panes the quiet time covers.
+  // Thread-safe with respect to the source sinks.
+  void Tick(int64_t wall_now_ns);
   // Flushes all batches and closes every pane (end of input).
   void Finish();
 

@@ -559,3 +559,35 @@ DnstapSourceCounters DnstapTcpSource::counters() const {
 }
 
 }  // namespace dnsight
+
+namespace dnsight {
+
+std::vector<std::pair<std::string, uint64_t>> DnstapCounterList(const DnstapSourceCounters& c) {
+  std::vector<std::pair<std::string, uint64_t>> out = {
+      {"bytes_read", c.bytes_read},
+      {"data_frames", c.data_frames},
+      {"control_frames", c.control_frames},
+      {"streams_started", c.streams_started},
+      {"streams_stopped", c.streams_stopped},
+      {"connections_accepted", c.connections_accepted},
+      {"connections_rejected", c.connections_rejected},
+      {"connections_failed", c.connections_failed},
+      {"active_connections", c.active_connections},
+      {"io_errors", c.io_errors},
+      {"queries", c.decoder.queries},
+      {"responses", c.decoder.responses},
+      {"filtered", c.decoder.filtered},
+      {"matched", c.matcher.matched},
+      {"unanswered", c.matcher.unanswered},
+      {"unmatched_responses", c.matcher.unmatched_responses},
+      {"pending_overflow", c.matcher.pending_overflow},
+  };
+  for (size_t i = 0; i < c.protocol_errors.size(); ++i) {
+    if (c.protocol_errors[i] == 0) continue;
+    out.emplace_back("protocol_error_" + std::string(FstrmErrorName(static_cast<FstrmError>(i))),
+                     c.protocol_errors[i]);
+  }
+  return out;
+}
+
+}  // namespace dnsight

@@ -83,6 +83,9 @@ struct DnstapSourceCounters {
 
 class DnstapSocketServer;  // shared implementation of the socket sources
 
+// Flattens the counters for the counters report (zero-valued error kinds left out).
+std::vector<std::pair<std::string, uint64_t>> DnstapCounterList(const DnstapSourceCounters& c);
+
 // Reads one Frame Streams file. Path "-" reads standard input. Concatenated captures
 // (START...STOP START...STOP) are read as one.
 class DnstapFileSource : public DnsSource {
@@ -94,6 +97,9 @@ class DnstapFileSource : public DnsSource {
   void RequestStop() override { stop_.store(true, std::memory_order_relaxed); }
   std::string Describe() const override { return "dnstap-file:" + path_; }
   DnstapSourceCounters counters() const;
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override {
+    return DnstapCounterList(counters());
+  }
 
  private:
   void Publish(const DnstapSourceCounters& c);
@@ -120,6 +126,9 @@ class DnstapUnixSource : public DnsSource {
   void RequestStop() override;
   std::string Describe() const override;
   DnstapSourceCounters counters() const;
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override {
+    return DnstapCounterList(counters());
+  }
 
  private:
   std::unique_ptr<DnstapSocketServer> server_;
@@ -141,6 +150,9 @@ class DnstapTcpSource : public DnsSource {
   void RequestStop() override;
   std::string Describe() const override;
   DnstapSourceCounters counters() const;
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override {
+    return DnstapCounterList(counters());
+  }
 
  private:
   std::unique_ptr<DnstapSocketServer> server_;

@@ -114,6 +114,13 @@ std::string JsonLinesSource::Describe() const {
   return "jsonl:" + (options_.path == "-" ? std::string("stdin") : options_.path);
 }
 
+std::vector<std::pair<std::string, uint64_t>> JsonLinesSource::Counters() const {
+  return {{"lines", counters_.lines},
+          {"bytes", counters_.bytes},
+          {"rotations", counters_.rotations},
+          {"truncations", counters_.truncations}};
+}
+
 Status JsonLinesSource::Run(ObservationSink& sink) {
   LineFeeder feeder(options_.max_line_bytes, sink, counters_);
   const auto sleep = [&] {

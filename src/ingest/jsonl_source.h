@@ -39,6 +39,8 @@ class JsonLinesSource : public DnsSource {
   Status Run(ObservationSink& sink) override;
   void RequestStop() override { stop_.store(true); }
   std::string Describe() const override;
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override;
+  // REQUIRES: Run() has returned (or a racy read is acceptable, as in tests that poll).
   const JsonLinesSourceCounters& counters() const { return counters_; }
 
  private:

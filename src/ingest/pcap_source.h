@@ -100,6 +100,7 @@ class PcapSource : public DnsSource {
   std::string Describe() const override;
 
   PcapSourceCounters counters() const;
+  std::vector<std::pair<std::string, uint64_t>> Counters() const override;
 
  private:
   class Session;

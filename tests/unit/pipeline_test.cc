@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include "engine/config.h"
+#include "engine/pipeline.h"
+
+namespace dnsight {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+struct Sink : RowSink {
+  std::vector<FeatureRow> rows;
+  std::vector<std::string> dead;
+  void WriteRows(const std::vector<FeatureView>&, std::span<const FeatureRow> r) override {
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
+  void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override {}
+  void WriteDeadLetter(std::string_view, std::string_view reason, std::span<const uint8_t>) override {
+    dead.emplace_back(reason);
+  }
+};
+
+EngineConfig Config() {
+  return ParseConfig(R"(
+engine: {pane: 10s, watermark_delay: 2s, idle_advance: 5s}
+output: {dead_letter_samples: 2}
+views:
+  - {name: g, entity: global, windows: [10s], aggregations: [{name: n, kind: count}]}
+)",
+                     "t.yaml");
+}
+
+RawDnsObservation Obs(int64_t t) {
+  RawDnsObservation o;
+  o.query_time_ns = t;
+  o.qname = "a.example.com";
+  return o;
+}
+
+TEST(Pipeline, QuietLiveInputClosesPanesAfterIdleAdvance) {
+  const EngineConfig cfg = Config();
+  Sink sink;
+  Pipeline p(cfg, sink);
+  ObservationSink& in = p.AddSource("live");
+  in.OnObservation(Obs(1 * kSec));
+  in.OnObservation(Obs(3 * kSec));
+  p.Tick(100 * kSec);  // first tick: records activity
+  p.Tick(104 * kSec);  // quiet 4 s < 5 s
+  EXPECT_TRUE(sink.rows.empty());
+  p.Tick(110 * kSec);  // quiet 10 s: watermark 3 + 10 - 2 = 11 closes pane [0,10)
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0].window_end_ns, 10 * kSec);
+  EXPECT_EQ(sink.rows[0].values[0], 2);
+  // New input resets the quiet period.
+  in.OnObservation(Obs(12 * kSec));
+  p.Tick(111 * kSec);
+  p.Tick(115 * kSec);
+  EXPECT_EQ(sink.rows.size(), 1u);
+  p.Finish();
+  EXPECT_EQ(sink.rows.size(), 2u);
+}
+
+TEST(Pipeline, IdleAdvanceOffByDefaultWithoutTicks) {
+  const EngineConfig cfg = Config();
+  Sink sink;
+  Pipeline p(cfg, sink);
+  p.AddSource("file").OnObservation(Obs(1 * kSec));
+  EXPECT_TRUE(sink.rows.empty());
+  p.Finish();
+  EXPECT_EQ(sink.rows.size(), 1u);
+}
+
+TEST(Pipeline, MalformedInputIsCountedAndSampledPerReason) {
+  const EngineConfig cfg = Config();
+  Sink sink;
+  Pipeline p(cfg, sink);
+  ObservationSink& in = p.AddSource("s");
+  const uint8_t bytes[] = {1, 2, 3};
+  for (int i = 0; i < 5; ++i) in.OnMalformed("bad_json", bytes);
+  in.OnMalformed("bad_ts", bytes);
+  RawDnsObservation no_time;
+  no_time.qname = "x";
+  in.OnObservation(no_time);
+  p.Finish();
+  const auto sc = p.source_counters();
+  ASSERT_EQ(sc.size(), 1u);
+  EXPECT_EQ(sc[0].malformed.at("bad_json"), 5u);
+  EXPECT_EQ(sc[0].malformed.at("bad_ts"), 1u);
+  EXPECT_EQ(sc[0].malformed.at("missing_timestamp"), 1u);
+  // dead_letter_samples: 2 per reason
+  EXPECT_EQ(sink.dead, (std::vector<std::string>{"bad_json", "bad_json", "bad_ts", "missing_timestamp"}));
+  EXPECT_EQ(p.counters().rejected.at("missing_timestamp"), 1u);
+}
+
+}  // namespace
+}  // namespace dnsight
