@@ -148,13 +148,27 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
   }
 }
 
-void ViewShard::MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi) {
+const ViewShard::AggVector* ViewShard::MergeRange(const std::deque<Pane>& panes, int64_t lo,
+                                                  int64_t hi) {
+  // Most windows of a sparse entity hold one non-empty pane: finalize it in place rather
+  // than copying it into the scratch states.
+  const Pane* only = nullptr;
+  size_t count = 0;
+  for (const Pane& p : panes) {
+    if (p.index < lo) continue;
+    if (p.index >= hi) break;
+    only = &p;
+    if (++count > 1) break;
+  }
+  if (count == 1) return &only->aggs;
   for (auto& s : scratch_) s->Reset();
+  if (count == 0) return &scratch_;
   for (const Pane& p : panes) {
     if (p.index < lo) continue;
     if (p.index >= hi) break;
     for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*p.aggs[a]);
   }
+  return &scratch_;
 }
 
 void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out) {
@@ -174,11 +188,11 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   row.entity_key = e.key;
   row.values.reserve(view_.feature_names.size());
   const int64_t coarse_end = FloorDiv(end_ns, coarse_ns_);  // first coarse pane not complete
-  const auto finalize_window = [&](int64_t w, std::vector<double>* values) {
+  const auto finalize_window = [&](const AggVector& aggs, int64_t w, std::vector<double>* values) {
     const double seconds = static_cast<double>(w) / 1e9;
-    for (size_t a = 0; a < scratch_.size(); ++a) {
+    for (size_t a = 0; a < aggs.size(); ++a) {
       finalized_.clear();
-      scratch_[a]->Finalize(&finalized_);
+      aggs[a]->Finalize(&finalized_);
       for (double v : finalized_) values->push_back(view_.per_second[a] ? v / seconds : v);
     }
   };
@@ -187,16 +201,16 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
     e.coarse_cache.clear();
     for (int64_t w : view_.windows_ns) {
       if (is_fine(w)) continue;
-      MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end);
-      finalize_window(w, &e.coarse_cache);
+      finalize_window(*MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end), w,
+                      &e.coarse_cache);
     }
     e.coarse_cache_end = coarse_end;
   }
   size_t cached = 0;
   for (int64_t w : view_.windows_ns) {
     if (is_fine(w)) {
-      MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1);
-      finalize_window(w, &row.values);
+      finalize_window(*MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1), w,
+                      &row.values);
     } else {
       const size_t n = outputs_per_window_;
       row.values.insert(row.values.end(), e.coarse_cache.begin() + static_cast<long>(cached),

@@ -76,7 +76,9 @@ class ViewShard {
   AggVector NewAggs();
   void Recycle(AggVector&& aggs);
   void Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out);
-  void MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi);
+  // The states of panes [lo, hi) merged: the single pane's own states when only one is
+  // in range, else scratch_. Valid until the next call.
+  const AggVector* MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi);
 
   uint32_t view_index_;
   const FeatureView& view_;
