@@ -43,6 +43,7 @@ std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<Dn
   j += ",\"rows\":" + std::to_string(c.rows);
   j += ",\"evictions\":" + std::to_string(c.evictions);
   j += ",\"entities_created\":" + std::to_string(c.entities_created);
+  j += ",\"overflow_events\":" + std::to_string(c.overflow_events);
   j += ",\"entities_live\":" + std::to_string(c.entities);
   j += ",\"state_bytes\":" + std::to_string(c.state_bytes);
   j += ",\"rejected\":";

@@ -47,6 +47,12 @@ struct EngineOptions {
   // close as if event time had moved on by the quiet time, so the last rows come out.
   // 0 disables. Only acts when the caller drives Pipeline::Tick (dnsight run does).
   int64_t idle_advance_ns = 5'000'000'000;
+  // Bound on live entities per view (split evenly over shards). When full, events of
+  // new entities are aggregated into one overflow entity per view ("(overflow)") and
+  // counted, so totals stay right and memory stays bounded under a cardinality attack
+  // (e.g. spoofed client addresses). Cost: roughly 10-40 KB per entity with the default
+  // feature set (see BENCHMARKS.md).
+  size_t max_entities_per_view = 200'000;
   size_t batch_size = 4096;
   size_t queue_batches = 64;  // per shard; the reader blocks when a shard falls behind
 };

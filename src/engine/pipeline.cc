@@ -325,6 +325,7 @@ PipelineCounters Pipeline::counters() const {
       c.rows += v->counters().rows;
       c.evictions += v->counters().evictions;
       c.entities_created += v->counters().entities_created;
+      c.overflow_events += v->counters().overflow_events;
       c.entities += v->entity_count();
       c.state_bytes += v->MemoryBytes();
     }

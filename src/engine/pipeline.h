@@ -55,6 +55,7 @@ struct PipelineCounters {
   uint64_t evictions = 0;
   uint64_t entities = 0;         // live at the end
   uint64_t entities_created = 0;
+  uint64_t overflow_events = 0;  // view events folded into an overflow entity
   uint64_t state_bytes = 0;      // at the end
   std::map<std::string, uint64_t, std::less<>> rejected;  // normalization failures by reason
 };

@@ -42,7 +42,9 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
     : view_index_(view_index),
       view_(view),
       pane_ns_(options.pane_ns),
-      coarse_ns_(options.coarse_pane_ns) {
+      coarse_ns_(options.coarse_pane_ns),
+      max_entities_(std::max<size_t>(
+          1, options.max_entities_per_view / static_cast<size_t>(std::max(options.threads, 1)))) {
   int64_t longest_fine = 0, longest_coarse = 0;
   for (int64_t w : view.windows_ns) {
     if (w > options.fine_window_limit_ns) {
@@ -83,6 +85,17 @@ void ViewShard::Recycle(AggVector&& aggs) {
 ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key) {
   auto it = entities_.find(key);
   if (it != entities_.end()) return *it->second;
+  if (entities_.size() >= max_entities_ && key != kOverflowEntityKey) {
+    ++counters_.overflow_events;
+    const std::string overflow(kOverflowEntityKey);
+    auto o = entities_.find(overflow);
+    if (o != entities_.end()) return *o->second;
+    return Create(overflow);
+  }
+  return Create(key);
+}
+
+ViewShard::Entity& ViewShard::Create(const std::string& key) {
   auto e = std::make_unique<Entity>();
   e->key = key;
   e->transforms.reserve(view_.transforms.size());

@@ -14,7 +14,10 @@
 //   pane shows from the next coarse pane on.
 // Late events (pane already closed, but within allowed lateness) update their panes, so
 // windows emitted later include them; rows already emitted are not revised.
-// An entity with no event for longest window + allowed lateness is evicted.
+// An entity with no event for longest window + allowed lateness is evicted. At most
+// max_entities_per_view / threads entities live per shard; beyond that, new entities'
+// events go to one overflow entity (so, unlike everything else, overflow rows depend on
+// the thread count).
 //
 // Thread-safety: none; a ViewShard belongs to one shard thread. The view must outlive it.
 #pragma once
@@ -47,7 +50,11 @@ struct ViewShardCounters {
   uint64_t rows = 0;
   uint64_t evictions = 0;
   uint64_t entities_created = 0;
+  uint64_t overflow_events = 0;  // events folded into the overflow entity
 };
+
+// Entity key of the per-view overflow entity (no real key starts with 0xff 0xff).
+inline constexpr std::string_view kOverflowEntityKey = "\xff\xff(overflow)";
 
 class ViewShard {
  public:
@@ -72,6 +79,7 @@ class ViewShard {
   using AggVector = std::vector<std::unique_ptr<AggState>>;
 
   Entity& FindOrCreate(const std::string& key);
+  Entity& Create(const std::string& key);
   Pane& PaneFor(std::deque<Pane>& panes, int64_t index);
   AggVector NewAggs();
   void Recycle(AggVector&& aggs);
@@ -87,6 +95,7 @@ class ViewShard {
   int64_t coarse_panes_kept_ = 0;  // coarse panes the longest coarse window needs
   bool has_coarse_ = false;
   size_t outputs_per_window_ = 0;
+  size_t max_entities_;
   int64_t evict_after_panes_;
   int64_t first_open_pane_ = INT64_MIN;
 

@@ -148,6 +148,7 @@ void FeatureView::EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::stri
 }
 
 std::string FeatureView::EntityText(std::string_view key) const {
+  if (key.size() > 2 && key[0] == '\xff' && key[1] == '\xff') return "(overflow)";
   const auto addr = [&]() {
     IpAddress a;
     if (key.empty()) return a;

@@ -92,5 +92,41 @@ TEST(Pipeline, MalformedInputIsCountedAndSampledPerReason) {
   EXPECT_EQ(p.counters().rejected.at("missing_timestamp"), 1u);
 }
 
+TEST(Pipeline, EntityCapFoldsNewEntitiesIntoOverflow) {
+  EngineConfig cfg = ParseConfig(R"(
+engine: {pane: 10s, watermark_delay: 0s, max_entities_per_view: 2}
+views:
+  - {name: c, entity: client, windows: [10s], aggregations: [{name: n, kind: count}]}
+)",
+                                 "t.yaml");
+  Sink sink;
+  PipelineCounters counters;
+  {
+    Pipeline p(cfg, sink);
+    ObservationSink& in = p.AddSource("s");
+    for (const char* ip : {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.1"}) {
+      RawDnsObservation o = Obs(1 * kSec);
+      o.client = *IpAddress::Parse(ip);
+      in.OnObservation(o);
+    }
+    p.Finish();
+    counters = p.counters();
+  }
+  EXPECT_EQ(counters.overflow_events, 2u);
+  EXPECT_EQ(counters.entities, 3u);  // two real clients and the overflow entity
+  ASSERT_EQ(sink.rows.size(), 3u);
+  double total = 0;
+  bool saw_overflow = false;
+  for (const auto& r : sink.rows) {
+    total += r.values[0];
+    if (cfg.views[0].EntityText(r.entity_key) == "(overflow)") {
+      saw_overflow = true;
+      EXPECT_EQ(r.values[0], 2);
+    }
+  }
+  EXPECT_TRUE(saw_overflow);
+  EXPECT_EQ(total, 5);  // every event is still counted somewhere
+}
+
 }  // namespace
 }  // namespace dnsight
