@@ -24,13 +24,28 @@ std::string_view LastLabels(std::string_view name, int n) {
 
 }  // namespace
 
+namespace {
+
+// n * log2(n) for n in [0, 1024], so label entropy needs no log per character:
+// H = log2(L) - (1/L) * sum(c * log2 c) over the label's character counts c.
+struct NLogN {
+  double v[1025];
+  NLogN() {
+    v[0] = 0;
+    for (int n = 1; n <= 1024; ++n) v[n] = n * std::log2(static_cast<double>(n));
+  }
+};
+const NLogN kNLogN;
+
+}  // namespace
+
 void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entropy) {
   *label_count = 0;
   *mean_entropy = 0;
   if (name.empty()) return;
   double total = 0;
   uint16_t labels = 0;
-  uint8_t counts[256] = {};
+  uint16_t counts[256] = {};
   size_t start = 0;
   while (start <= name.size()) {
     size_t end = name.find('.', start);
@@ -38,15 +53,15 @@ void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entrop
     const size_t len = end - start;
     if (len > 0) {
       for (size_t i = start; i < end; ++i) ++counts[static_cast<uint8_t>(name[i])];
-      double h = 0;
+      double sum = 0;
       for (size_t i = start; i < end; ++i) {
-        const uint8_t c = static_cast<uint8_t>(name[i]);
-        if (counts[c] == 0) continue;  // already accounted
-        const double p = counts[c] / static_cast<double>(len);
-        h -= p * std::log2(p);
-        counts[c] = 0;
+        uint16_t& c = counts[static_cast<uint8_t>(name[i])];
+        if (c == 0) continue;  // already accounted
+        sum += kNLogN.v[c];
+        c = 0;
       }
-      total += h;
+      // Labels are at most 1024 bytes here (names are bounded by kMaxNameLength).
+      total += kNLogN.v[len] / static_cast<double>(len) - sum / static_cast<double>(len);
       ++labels;
     }
     start = end + 1;
