@@ -60,6 +60,10 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
       CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
   scratch_ = NewAggs();
   for (const auto& spec : view.aggregations) outputs_per_window_ += spec.OutputNames().size();
+  for (int64_t w : view.windows_ns)
+    if (has_coarse_ && w > fine_panes_kept_ * pane_ns_) coarse_windows_.emplace_back(w, 0);
+  for (size_t i = 0; i < coarse_windows_.size(); ++i) coarse_windows_[i].second = i;
+  std::sort(coarse_windows_.begin(), coarse_windows_.end());
 }
 
 ViewShard::~ViewShard() = default;
@@ -211,11 +215,21 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   };
   const auto is_fine = [&](int64_t w) { return !has_coarse_ || w <= fine_panes_kept_ * pane_ns_; };
   if (has_coarse_ && e.coarse_cache_end != coarse_end) {
-    e.coarse_cache.clear();
-    for (int64_t w : view_.windows_ns) {
-      if (is_fine(w)) continue;
-      finalize_window(*MergeRange(e.coarse, coarse_end - w / coarse_ns_, coarse_end), w,
-                      &e.coarse_cache);
+    // Coarse windows all end at coarse_end and nest, so one pass from the newest pane
+    // backwards serves them all: finalize each window when the pass reaches its start.
+    e.coarse_cache.assign(coarse_windows_.size() * outputs_per_window_, 0.0);
+    for (auto& s : scratch_) s->Reset();
+    auto pane = e.coarse.rbegin();
+    for (const auto& [w, slot] : coarse_windows_) {  // shortest first
+      const int64_t lo = coarse_end - w / coarse_ns_;
+      for (; pane != e.coarse.rend() && pane->index >= lo; ++pane) {
+        if (pane->index >= coarse_end) continue;
+        for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*pane->aggs[a]);
+      }
+      window_values_.clear();
+      finalize_window(scratch_, w, &window_values_);
+      std::copy(window_values_.begin(), window_values_.end(),
+                e.coarse_cache.begin() + static_cast<long>(slot * outputs_per_window_));
     }
     e.coarse_cache_end = coarse_end;
   }

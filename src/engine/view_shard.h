@@ -95,6 +95,10 @@ class ViewShard {
   int64_t coarse_panes_kept_ = 0;  // coarse panes the longest coarse window needs
   bool has_coarse_ = false;
   size_t outputs_per_window_ = 0;
+  // Coarse windows, shortest first, with their position among the coarse windows in
+  // view order (where their values sit in an entity's coarse cache).
+  std::vector<std::pair<int64_t, size_t>> coarse_windows_;
+  std::vector<double> window_values_;
   size_t max_entities_;
   int64_t evict_after_panes_;
   int64_t first_open_pane_ = INT64_MIN;
