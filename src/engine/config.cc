@@ -392,7 +392,9 @@ void ParseOutput(const Node& n, OutputOptions* o) {
 
 }  // namespace
 
-EngineConfig ParseConfig(const std::string& text, const std::string& name) {
+namespace {
+
+EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& name) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -422,6 +424,19 @@ EngineConfig ParseConfig(const std::string& text, const std::string& name) {
       views.At(i)["name"].Fail("duplicate view name '" + cfg.views.back().name + "'");
   }
   return cfg;
+}
+
+}  // namespace
+
+EngineConfig ParseConfig(const std::string& text, const std::string& name) {
+  try {
+    return ParseConfigUnchecked(text, name);
+  } catch (const YAML::Exception& e) {
+    // Anything yaml-cpp raises past the parser (odd keys, anchors, conversions) is still a
+    // config error, with the position yaml-cpp knows.
+    throw ConfigError(name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
 }
 
 EngineConfig LoadConfig(const std::string& path) {
