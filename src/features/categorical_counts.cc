@@ -1,5 +1,7 @@
 #include "features/categorical_counts.h"
 
+#include "common/vector_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -223,8 +225,8 @@ size_t CategoricalCounts::MemoryBytes() const {
 void CategoricalCounts::Clear() {
   total_ = 0;
   other_ = 0;
-  std::vector<Entry>().swap(entries_);
-  std::vector<int32_t>().swap(index_);
+  ClearKeepingSmallBuffer(entries_);
+  ClearKeepingSmallBuffer(index_);
 }
 
 }  // namespace dnsight

@@ -1,5 +1,7 @@
 #include "features/ddsketch.h"
 
+#include "common/vector_util.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -256,7 +258,7 @@ size_t DDSketch::MemoryBytes() const {
 }
 
 void DDSketch::Clear() {
-  std::vector<Bucket>().swap(buckets_);
+  ClearKeepingSmallBuffer(buckets_);
   count_ = 0;
   zero_count_ = 0;
   min_ = kInf;

@@ -1,5 +1,7 @@
 #include "features/hyperloglog.h"
 
+#include "common/vector_util.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -250,8 +252,8 @@ size_t HyperLogLog::MemoryBytes() const {
 }
 
 void HyperLogLog::Clear() {
-  std::vector<uint64_t>().swap(sparse_);
-  std::vector<uint8_t>().swap(registers_);
+  ClearKeepingSmallBuffer(sparse_);
+  ClearKeepingSmallBuffer(registers_);
   sparse_size_ = 0;
 }
 

@@ -1,5 +1,7 @@
 #include "features/space_saving.h"
 
+#include "common/vector_util.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -349,10 +351,10 @@ size_t SpaceSaving::MemoryBytes() const {
 
 void SpaceSaving::Clear() {
   total_ = 0;
-  std::vector<Slot>().swap(slots_);
-  std::vector<int32_t>().swap(index_);
-  std::vector<HeapEntry>().swap(heap_);
-  std::vector<int32_t>().swap(heap_pos_);
+  ClearKeepingSmallBuffer(slots_);
+  ClearKeepingSmallBuffer(index_);
+  ClearKeepingSmallBuffer(heap_);
+  ClearKeepingSmallBuffer(heap_pos_);
 }
 
 }  // namespace dnsight
