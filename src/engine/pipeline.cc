@@ -126,6 +126,8 @@ struct Pipeline::Impl {
   int64_t first_open_pane = std::numeric_limits<int64_t>::min();
   PipelineCounters counters;
   std::string key;
+  std::vector<Work> work;
+  std::vector<std::shared_ptr<DnsEventBatch>> spare_batches;
   std::vector<FeatureRow> rows;
   std::thread writer;
   bool finished = false;
@@ -225,11 +227,15 @@ void Pipeline::FlushBatch() {
   if (m.batch->events.empty()) return;
   const size_t nviews = m.cfg.views.size();
   const size_t nshards = m.shards.size();
-  std::vector<Work> work(nshards);
+  // Inline mode reuses its work items (their selection buffers keep their capacity);
+  // threaded mode hands them over and builds new ones.
+  std::vector<Work>& work = m.work;
+  work.resize(nshards);
   for (auto& w : work) {
     w.kind = Work::Kind::kBatch;
     w.batch = m.batch;
     w.sel.resize(nviews);
+    for (auto& sel : w.sel) sel.clear();
   }
   const DnsEventBatch& b = *m.batch;
   for (uint32_t i = 0; i < b.events.size(); ++i) {
@@ -248,12 +254,35 @@ void Pipeline::FlushBatch() {
   for (size_t s = 0; s < nshards; ++s) {
     if (m.threaded) {
       m.shards[s]->in().Push(std::move(work[s]));
+      work[s] = Work{};
     } else {
       m.shards[s]->Handle(work[s], nullptr);
+      work[s].batch.reset();
     }
   }
-  m.batch = std::make_shared<DnsEventBatch>();
-  m.batch->events.reserve(m.cfg.engine.batch_size);
+  m.batch = NextBatch();
+}
+
+std::shared_ptr<DnsEventBatch> Pipeline::NextBatch() {
+  Impl& m = *impl_;
+  // A batch no shard holds any more is cleared and reused: its buffers keep their
+  // capacity, which saves a large allocation per batch.
+  m.spare_batches.push_back(std::move(m.batch));
+  for (auto& b : m.spare_batches) {
+    if (b.use_count() == 1) {
+      std::shared_ptr<DnsEventBatch> out = std::move(b);
+      std::swap(b, m.spare_batches.back());
+      m.spare_batches.pop_back();
+      out->clear();
+      return out;
+    }
+  }
+  // Bound the pool: batches still held by shards are released when the shards finish.
+  if (m.spare_batches.size() > 2 * m.shards.size() * m.cfg.engine.queue_batches)
+    m.spare_batches.erase(m.spare_batches.begin());
+  auto fresh = std::make_shared<DnsEventBatch>();
+  fresh->events.reserve(m.cfg.engine.batch_size);
+  return fresh;
 }
 
 void Pipeline::AdvanceWatermark(int64_t first_open_pane) {

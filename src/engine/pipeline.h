@@ -95,6 +95,7 @@ class Pipeline {
   void Accept(const RawDnsObservation& obs, SourceCounters& source);
   void Malformed(std::string_view reason, std::span<const uint8_t> sample, SourceCounters& source);
   void FlushBatch();
+  std::shared_ptr<DnsEventBatch> NextBatch();
   void AdvanceWatermark(int64_t first_open_pane);
   void CollectRows(std::vector<FeatureRow>& rows);
 
