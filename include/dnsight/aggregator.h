@@ -24,17 +24,17 @@
 namespace dnsight {
 
 enum class AggKind : uint8_t {
-  kCount,        // number of selected events
-  kSum,          // sum of a numeric field
+  kCount,  // number of selected events
+  kSum,    // sum of a numeric field
   kMin,
   kMax,
-  kMean,         // Welford
-  kVariance,     // Welford, population variance
-  kRatio,        // events matching `predicate` / all selected events
-  kDistinct,     // HyperLogLog distinct count of a categorical field
-  kQuantiles,    // DDSketch over a numeric field; outputs one value per quantile
-  kTopK,         // space-saving top-k of a categorical field; outputs top share and HHI
-  kEntropy,      // Shannon entropy (bits) of a categorical field, bounded categories
+  kMean,       // Welford
+  kVariance,   // Welford, population variance
+  kRatio,      // events matching `predicate` / all selected events
+  kDistinct,   // HyperLogLog distinct count of a categorical field
+  kQuantiles,  // DDSketch over a numeric field; outputs one value per quantile
+  kTopK,       // space-saving top-k of a categorical field; outputs top share and HHI
+  kEntropy,    // Shannon entropy (bits) of a categorical field, bounded categories
 };
 
 // A simple event predicate used by ratio aggregations and view filters: field op values.
@@ -49,7 +49,7 @@ struct EventPredicate {
 struct AggregationSpec {
   std::string name;  // feature base name, e.g. "nxdomain_ratio"
   AggKind kind = AggKind::kCount;
-  DnsField field = DnsField::kQname;  // ignored by count/ratio
+  DnsField field = DnsField::kQname;      // ignored by count/ratio
   std::vector<EventPredicate> predicate;  // ratio numerator (all must match)
   std::vector<double> quantiles;          // kQuantiles, e.g. {0.5, 0.95, 0.99}
   int top_k = 10;                         // kTopK capacity

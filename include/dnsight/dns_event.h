@@ -49,7 +49,9 @@ class DnsEventBatch {
   std::string arena;
 
   size_t size() const { return events.size(); }
-  std::string_view qname(const DnsEvent& e) const { return {arena.data() + e.qname_off, e.qname_len}; }
+  std::string_view qname(const DnsEvent& e) const {
+    return {arena.data() + e.qname_off, e.qname_len};
+  }
   std::string_view registered_domain(const DnsEvent& e) const {
     return {arena.data() + e.qname_off + (e.qname_len - e.rd_len), e.rd_len};
   }
@@ -96,6 +98,7 @@ std::string_view DnsFieldName(DnsField f);
 double NumericField(const DnsEventBatch& b, const DnsEvent& e, DnsField f);
 // Categorical value as bytes (names as text, addresses as raw bytes, codes as decimal
 // text). `scratch` backs values that are not stored in the batch.
-std::string_view CategoryField(const DnsEventBatch& b, const DnsEvent& e, DnsField f, std::string* scratch);
+std::string_view CategoryField(const DnsEventBatch& b, const DnsEvent& e, DnsField f,
+                               std::string* scratch);
 
 }  // namespace dnsight

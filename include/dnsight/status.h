@@ -19,8 +19,8 @@ enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // bad input: malformed data, bad request
   kNotFound,
-  kOutOfRange,  // truncated input, value outside a bound
-  kUnavailable, // transient I/O condition; caller may retry
+  kOutOfRange,   // truncated input, value outside a bound
+  kUnavailable,  // transient I/O condition; caller may retry
   kIoError,
   kInternal,
 };
@@ -31,7 +31,9 @@ class Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
@@ -53,8 +55,8 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT(implicit)
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT(implicit)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(implicit)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(implicit)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }

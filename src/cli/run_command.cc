@@ -33,7 +33,8 @@ void AppendCounterMap(const std::map<std::string, uint64_t, std::less<>>& m, std
   out->push_back('}');
 }
 
-std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<DnsSource>>& sources) {
+std::string CountersJson(const Pipeline& p,
+                         const std::vector<std::unique_ptr<DnsSource>>& sources) {
   const PipelineCounters c = p.counters();
   std::string j = "{\"engine\":{";
   j += "\"observations\":" + std::to_string(c.observations);

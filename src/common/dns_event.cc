@@ -62,29 +62,46 @@ std::string_view DnsFieldName(DnsField f) {
 
 double NumericField(const DnsEventBatch& b, const DnsEvent& e, DnsField f) {
   switch (f) {
-    case DnsField::kQnameLength: return e.qname_len;
-    case DnsField::kLabelCount: return e.label_count;
-    case DnsField::kLabelEntropy: return e.label_entropy;
-    case DnsField::kLatencyMs: return e.latency_ns < 0 ? kNaN : static_cast<double>(e.latency_ns) / 1e6;
-    case DnsField::kTtl: return e.min_ttl < 0 ? kNaN : static_cast<double>(e.min_ttl);
-    case DnsField::kResponseSize: return e.rcode < 0 ? kNaN : e.response_size;
-    case DnsField::kQuerySize: return e.query_size == 0 ? kNaN : e.query_size;
-    case DnsField::kAnswerCount: return e.rcode < 0 ? kNaN : e.answer_count;
-    case DnsField::kRcode: return e.rcode < 0 ? kNaN : e.rcode;
-    case DnsField::kQtype: return e.qtype;
-    case DnsField::kSubdomainLength: return static_cast<double>(b.subdomain(e).size());
-    case DnsField::kTransport: return static_cast<double>(e.transport);
-    case DnsField::kNewDomain: return e.new_domain ? 1 : 0;
-    default: return kNaN;
+    case DnsField::kQnameLength:
+      return e.qname_len;
+    case DnsField::kLabelCount:
+      return e.label_count;
+    case DnsField::kLabelEntropy:
+      return e.label_entropy;
+    case DnsField::kLatencyMs:
+      return e.latency_ns < 0 ? kNaN : static_cast<double>(e.latency_ns) / 1e6;
+    case DnsField::kTtl:
+      return e.min_ttl < 0 ? kNaN : static_cast<double>(e.min_ttl);
+    case DnsField::kResponseSize:
+      return e.rcode < 0 ? kNaN : e.response_size;
+    case DnsField::kQuerySize:
+      return e.query_size == 0 ? kNaN : e.query_size;
+    case DnsField::kAnswerCount:
+      return e.rcode < 0 ? kNaN : e.answer_count;
+    case DnsField::kRcode:
+      return e.rcode < 0 ? kNaN : e.rcode;
+    case DnsField::kQtype:
+      return e.qtype;
+    case DnsField::kSubdomainLength:
+      return static_cast<double>(b.subdomain(e).size());
+    case DnsField::kTransport:
+      return static_cast<double>(e.transport);
+    case DnsField::kNewDomain:
+      return e.new_domain ? 1 : 0;
+    default:
+      return kNaN;
   }
 }
 
 std::string_view CategoryField(const DnsEventBatch& b, const DnsEvent& e, DnsField f,
                                std::string* scratch) {
   switch (f) {
-    case DnsField::kQname: return b.qname(e);
-    case DnsField::kRegisteredDomain: return b.registered_domain(e);
-    case DnsField::kSubdomain: return b.subdomain(e);
+    case DnsField::kQname:
+      return b.qname(e);
+    case DnsField::kRegisteredDomain:
+      return b.registered_domain(e);
+    case DnsField::kSubdomain:
+      return b.subdomain(e);
     case DnsField::kClient:
       return {reinterpret_cast<const char*>(e.client.bytes.data()), e.client.size()};
     case DnsField::kServer:

@@ -40,7 +40,8 @@ IpAddress IpAddress::Masked(int bits) const {
     const int keep = bits - i * 8;
     if (keep >= 8) continue;
     a.bytes[static_cast<size_t>(i)] =
-        keep <= 0 ? 0 : static_cast<uint8_t>(a.bytes[static_cast<size_t>(i)] & (0xFF << (8 - keep)));
+        keep <= 0 ? 0
+                  : static_cast<uint8_t>(a.bytes[static_cast<size_t>(i)] & (0xFF << (8 - keep)));
   }
   return a;
 }

@@ -122,14 +122,22 @@ std::optional<int64_t> ParseDuration(std::string_view s) {
   if (r.ec != std::errc() || v < 0) return std::nullopt;
   const std::string_view unit(r.ptr, static_cast<size_t>(s.data() + s.size() - r.ptr));
   int64_t mult;
-  if (unit.empty() || unit == "s") mult = kNanosPerSecond;
-  else if (unit == "ms") mult = 1'000'000;
-  else if (unit == "us") mult = 1'000;
-  else if (unit == "ns") mult = 1;
-  else if (unit == "m") mult = 60 * kNanosPerSecond;
-  else if (unit == "h") mult = 3600 * kNanosPerSecond;
-  else if (unit == "d") mult = 86400 * kNanosPerSecond;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    mult = kNanosPerSecond;
+  else if (unit == "ms")
+    mult = 1'000'000;
+  else if (unit == "us")
+    mult = 1'000;
+  else if (unit == "ns")
+    mult = 1;
+  else if (unit == "m")
+    mult = 60 * kNanosPerSecond;
+  else if (unit == "h")
+    mult = 3600 * kNanosPerSecond;
+  else if (unit == "d")
+    mult = 86400 * kNanosPerSecond;
+  else
+    return std::nullopt;
   if (v > INT64_MAX / mult) return std::nullopt;
   return v * mult;
 }
@@ -139,9 +147,12 @@ std::string FormatDuration(int64_t ns) {
     int64_t ns;
     const char* suffix;
   };
-  static constexpr Unit kUnits[] = {{86400 * kNanosPerSecond, "d"}, {3600 * kNanosPerSecond, "h"},
-                                    {60 * kNanosPerSecond, "m"},    {kNanosPerSecond, "s"},
-                                    {1'000'000, "ms"},             {1'000, "us"}};
+  static constexpr Unit kUnits[] = {{86400 * kNanosPerSecond, "d"},
+                                    {3600 * kNanosPerSecond, "h"},
+                                    {60 * kNanosPerSecond, "m"},
+                                    {kNanosPerSecond, "s"},
+                                    {1'000'000, "ms"},
+                                    {1'000, "us"}};
   for (const auto& u : kUnits)
     if (ns != 0 && ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
   return std::to_string(ns) + "ns";

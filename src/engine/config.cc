@@ -33,9 +33,7 @@ class Node {
   bool IsNull() const { return node_.IsNull(); }
   bool Has(const std::string& key) const { return node_.IsMap() && node_[key]; }
   const std::string& path() const { return path_; }
-  std::string Where() const {
-    return file_ + ":" + std::to_string(node_.Mark().line + 1);
-  }
+  std::string Where() const { return file_ + ":" + std::to_string(node_.Mark().line + 1); }
 
   Node operator[](const std::string& key) const {
     return Node(node_[key], file_, path_.empty() ? key : path_ + "." + key);
@@ -81,7 +79,8 @@ class Node {
     } catch (const YAML::Exception&) {
       Fail("expected an integer");
     }
-    if (v < lo || v > hi) Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    if (v < lo || v > hi)
+      Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
     return v;
   }
   double Double() const {
@@ -100,7 +99,8 @@ class Node {
   }
   int64_t Duration(bool allow_zero = false) const {
     auto d = ParseDuration(Str());
-    if (!d || (*d == 0 && !allow_zero)) Fail("expected a duration like 10s, 5m, 1h (got '" + Str() + "')");
+    if (!d || (*d == 0 && !allow_zero))
+      Fail("expected a duration like 10s, 5m, 1h (got '" + Str() + "')");
     return *d;
   }
 
@@ -113,7 +113,8 @@ class Node {
 EventPredicate ParsePredicate(const Node& field_node, const std::string& field_name,
                               const Node& value) {
   EventPredicate p;
-  if (!ParseDnsField(field_name, &p.field)) field_node.Fail("unknown event field '" + field_name + "'");
+  if (!ParseDnsField(field_name, &p.field))
+    field_node.Fail("unknown event field '" + field_name + "'");
   const bool numeric = IsNumericField(p.field);
   const auto add_value = [&](const Node& v) {
     // YAML reads a bare NULL as a null value; in a qtype list it means the NULL type.
@@ -182,8 +183,8 @@ constexpr AggKindName kAggKinds[] = {
 };
 
 AggregationSpec ParseAggregation(const Node& n, bool* per_second) {
-  n.OnlyKeys({"name", "kind", "field", "where", "quantiles", "k", "precision",
-              "relative_accuracy", "max_categories"});
+  n.OnlyKeys({"name", "kind", "field", "where", "quantiles", "k", "precision", "relative_accuracy",
+              "max_categories"});
   AggregationSpec a;
   if (!n.Has("name")) n.Fail("missing 'name'");
   a.name = n["name"].Str();
@@ -234,7 +235,8 @@ AggregationSpec ParseAggregation(const Node& n, bool* per_second) {
     if (!(a.relative_accuracy > 0 && a.relative_accuracy < 0.5))
       n["relative_accuracy"].Fail("must be in (0, 0.5)");
   }
-  if (n.Has("max_categories")) a.max_categories = static_cast<int>(n["max_categories"].Int(2, 4096));
+  if (n.Has("max_categories"))
+    a.max_categories = static_cast<int>(n["max_categories"].Int(2, 4096));
   return a;
 }
 
@@ -314,11 +316,12 @@ SourceConfig ParseSource(const Node& n) {
   s.where = n.Where();
   if (!n.Has("type")) n.Fail("missing 'type'");
   s.type = n["type"].Str();
-  static const std::set<std::string> kTypes = {"jsonl",     "dnstap_file", "dnstap_unix",
-                                               "dnstap_tcp", "pcap_file",  "pcap_live"};
+  static const std::set<std::string> kTypes = {"jsonl",      "dnstap_file", "dnstap_unix",
+                                               "dnstap_tcp", "pcap_file",   "pcap_live"};
   if (!kTypes.count(s.type))
-    n["type"].Fail("unknown source type '" + s.type +
-                   "' (expected jsonl, dnstap_file, dnstap_unix, dnstap_tcp, pcap_file, pcap_live)");
+    n["type"].Fail(
+        "unknown source type '" + s.type +
+        "' (expected jsonl, dnstap_file, dnstap_unix, dnstap_tcp, pcap_file, pcap_live)");
   if (n.Has("path")) s.path = n["path"].Str();
   if (n.Has("address")) s.address = n["address"].Str();
   if (n.Has("port")) s.port = static_cast<int>(n["port"].Int(0, 65535));
@@ -332,7 +335,8 @@ SourceConfig ParseSource(const Node& n) {
     const Node p = n["dns_ports"];
     p.ExpectSequence();
     s.dns_ports.clear();
-    for (size_t i = 0; i < p.size(); ++i) s.dns_ports.push_back(static_cast<int>(p.At(i).Int(1, 65535)));
+    for (size_t i = 0; i < p.size(); ++i)
+      s.dns_ports.push_back(static_cast<int>(p.At(i).Int(1, 65535)));
   }
   const bool needs_path = s.type != "dnstap_tcp" && s.type != "pcap_live";
   if (needs_path && s.path.empty()) n.Fail("source type '" + s.type + "' needs a 'path'");
@@ -343,10 +347,14 @@ SourceConfig ParseSource(const Node& n) {
 void ParseRedaction(const Node& n, RedactionOptions* r) {
   n.OnlyKeys({"client", "v4_prefix", "v6_prefix", "key", "key_file"});
   const std::string mode = n.Has("client") ? n["client"].Str() : "none";
-  if (mode == "none") r->mode = RedactionOptions::Mode::kNone;
-  else if (mode == "truncate") r->mode = RedactionOptions::Mode::kTruncate;
-  else if (mode == "pseudonym") r->mode = RedactionOptions::Mode::kPseudonym;
-  else n["client"].Fail("expected none, truncate or pseudonym");
+  if (mode == "none")
+    r->mode = RedactionOptions::Mode::kNone;
+  else if (mode == "truncate")
+    r->mode = RedactionOptions::Mode::kTruncate;
+  else if (mode == "pseudonym")
+    r->mode = RedactionOptions::Mode::kPseudonym;
+  else
+    n["client"].Fail("expected none, truncate or pseudonym");
   if (n.Has("v4_prefix")) r->v4_bits = static_cast<int>(n["v4_prefix"].Int(0, 32));
   if (n.Has("v6_prefix")) r->v6_bits = static_cast<int>(n["v6_prefix"].Int(0, 128));
   if (n.Has("key")) r->key = n["key"].Str();
@@ -376,7 +384,8 @@ void ParseEngine(const Node& n, EngineOptions* e) {
   if (n.Has("watermark_delay")) e->watermark_delay_ns = n["watermark_delay"].Duration(true);
   if (n.Has("allowed_lateness")) e->allowed_lateness_ns = n["allowed_lateness"].Duration(true);
   if (n.Has("batch_size")) e->batch_size = static_cast<size_t>(n["batch_size"].Int(1, 1 << 20));
-  if (n.Has("queue_batches")) e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));
+  if (n.Has("queue_batches"))
+    e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));
   if (e->coarse_pane_ns % e->pane_ns != 0) n["coarse_pane"].Fail("must be a multiple of 'pane'");
 }
 
@@ -386,7 +395,8 @@ void ParseOutput(const Node& n, OutputOptions* o) {
   if (n.Has("late_events")) o->late_events = n["late_events"].Str();
   if (n.Has("dead_letter")) o->dead_letter = n["dead_letter"].Str();
   if (n.Has("dead_letter_samples"))
-    o->dead_letter_samples_per_reason = static_cast<size_t>(n["dead_letter_samples"].Int(0, 1 << 20));
+    o->dead_letter_samples_per_reason =
+        static_cast<size_t>(n["dead_letter_samples"].Int(0, 1 << 20));
   if (n.Has("counters")) o->counters = n["counters"].Str();
 }
 

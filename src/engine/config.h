@@ -26,20 +26,20 @@ class ConfigError : public std::runtime_error {
 struct SourceConfig {
   std::string type;  // jsonl | dnstap_file | dnstap_unix | dnstap_tcp | pcap_file | pcap_live
   std::string path;  // file or socket path ("-" = stdin for jsonl)
-  std::string address = "127.0.0.1";  // dnstap_tcp bind address
-  int port = 0;                         // dnstap_tcp
-  std::string interface;                // pcap_live
-  std::string bpf_filter;               // pcap_live / pcap_file
-  std::vector<int> dns_ports{53};       // pcap_*
-  bool follow = false;                  // jsonl
+  std::string address = "127.0.0.1";       // dnstap_tcp bind address
+  int port = 0;                            // dnstap_tcp
+  std::string interface;                   // pcap_live
+  std::string bpf_filter;                  // pcap_live / pcap_file
+  std::vector<int> dns_ports{53};          // pcap_*
+  bool follow = false;                     // jsonl
   std::string dnstap_messages = "client";  // dnstap: client | resolver | auth | all
-  std::string where;                    // "file:line" of the entry, for messages
+  std::string where;                       // "file:line" of the entry, for messages
 };
 
 struct EngineOptions {
   int threads = 1;
-  int64_t pane_ns = 10'000'000'000;           // base pane; every window is a multiple
-  int64_t coarse_pane_ns = 60'000'000'000;    // panes for windows above fine_window_limit
+  int64_t pane_ns = 10'000'000'000;         // base pane; every window is a multiple
+  int64_t coarse_pane_ns = 60'000'000'000;  // panes for windows above fine_window_limit
   int64_t fine_window_limit_ns = 300'000'000'000;
   int64_t watermark_delay_ns = 2'000'000'000;  // out-of-orderness tolerated before closing
   int64_t allowed_lateness_ns = 30'000'000'000;
@@ -62,7 +62,7 @@ struct OutputOptions {
   std::string late_events;     // side output for events later than allowed lateness
   std::string dead_letter;     // sampled malformed inputs
   size_t dead_letter_samples_per_reason = 100;
-  std::string counters;        // JSON counters written at exit ("" = stderr summary only)
+  std::string counters;  // JSON counters written at exit ("" = stderr summary only)
 };
 
 struct EngineConfig {

@@ -40,9 +40,11 @@ void SortRows(std::vector<FeatureRow>& rows) {
 // One shard: a ViewShard per view, run inline or on its own thread.
 class Pipeline::Shard {
  public:
-  Shard(const EngineConfig& cfg, bool threaded) : in_(cfg.engine.queue_batches), out_(cfg.engine.queue_batches) {
+  Shard(const EngineConfig& cfg, bool threaded)
+      : in_(cfg.engine.queue_batches), out_(cfg.engine.queue_batches) {
     for (size_t v = 0; v < cfg.views.size(); ++v)
-      views_.push_back(std::make_unique<ViewShard>(static_cast<uint32_t>(v), cfg.views[v], cfg.engine));
+      views_.push_back(
+          std::make_unique<ViewShard>(static_cast<uint32_t>(v), cfg.views[v], cfg.engine));
     if (threaded) thread_ = std::thread([this] { Loop(); });
   }
   ~Shard() { Stop(); }
@@ -137,7 +139,8 @@ struct Pipeline::Impl {
   Impl(const EngineConfig& c, RowSink& s)
       : cfg(c), sink(s), normalizer(NormalizerOptions{c.redaction, 1 << 18, 1 << 20}) {
     threaded = c.engine.threads > 1;
-    for (int i = 0; i < c.engine.threads; ++i) shards.push_back(std::make_unique<Shard>(c, threaded));
+    for (int i = 0; i < c.engine.threads; ++i)
+      shards.push_back(std::make_unique<Shard>(c, threaded));
     if (threaded) writer = std::thread([this] { WriterLoop(); });
   }
 
@@ -162,7 +165,8 @@ struct Pipeline::Impl {
   }
 };
 
-Pipeline::Pipeline(const EngineConfig& cfg, RowSink& sink) : impl_(std::make_unique<Impl>(cfg, sink)) {}
+Pipeline::Pipeline(const EngineConfig& cfg, RowSink& sink)
+    : impl_(std::make_unique<Impl>(cfg, sink)) {}
 
 Pipeline::~Pipeline() {
   if (!impl_->finished) Finish();
@@ -174,7 +178,8 @@ ObservationSink& Pipeline::AddSource(const std::string& name) {
   return *impl_->sources.back();
 }
 
-void Pipeline::Malformed(std::string_view reason, std::span<const uint8_t> sample, SourceCounters& source) {
+void Pipeline::Malformed(std::string_view reason, std::span<const uint8_t> sample,
+                         SourceCounters& source) {
   auto it = source.malformed.find(reason);
   if (it == source.malformed.end()) it = source.malformed.emplace(std::string(reason), 0).first;
   ++it->second;
@@ -191,9 +196,11 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
   std::string_view reason;
   if (!m.normalizer.Append(obs, m.batch.get(), &reason)) {
     auto it = m.counters.rejected.find(reason);
-    if (it == m.counters.rejected.end()) it = m.counters.rejected.emplace(std::string(reason), 0).first;
+    if (it == m.counters.rejected.end())
+      it = m.counters.rejected.emplace(std::string(reason), 0).first;
     ++it->second;
-    Malformed(reason, {reinterpret_cast<const uint8_t*>(obs.qname.data()), obs.qname.size()}, source);
+    Malformed(reason, {reinterpret_cast<const uint8_t*>(obs.qname.data()), obs.qname.size()},
+              source);
     return;
   }
   const DnsEvent& e = m.batch->events.back();

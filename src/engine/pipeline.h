@@ -38,7 +38,8 @@ namespace dnsight {
 class RowSink {
  public:
   virtual ~RowSink() = default;
-  virtual void WriteRows(const std::vector<FeatureView>& views, std::span<const FeatureRow> rows) = 0;
+  virtual void WriteRows(const std::vector<FeatureView>& views,
+                         std::span<const FeatureRow> rows) = 0;
   // A late event (beyond allowed lateness), for the side output.
   virtual void WriteLate(const DnsEventBatch& batch, const DnsEvent& e, int64_t watermark_ns) = 0;
   // A sampled malformed input.
@@ -48,12 +49,12 @@ class RowSink {
 
 struct PipelineCounters {
   uint64_t observations = 0;
-  uint64_t events = 0;           // normalized and routed
+  uint64_t events = 0;  // normalized and routed
   uint64_t late_admitted = 0;
   uint64_t late_dropped = 0;
   uint64_t rows = 0;
   uint64_t evictions = 0;
-  uint64_t entities = 0;         // live at the end
+  uint64_t entities = 0;  // live at the end
   uint64_t entities_created = 0;
   uint64_t overflow_events = 0;  // view events folded into an overflow entity
   uint64_t state_bytes = 0;      // at the end

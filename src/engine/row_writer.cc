@@ -34,11 +34,21 @@ void AppendJsonString(std::string_view s, std::string* out) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           // Non-ASCII bytes are not guaranteed to be UTF-8 here: escape them all.
@@ -115,7 +125,8 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
   }
 }
 
-void JsonLinesRowSink::WriteLate(const DnsEventBatch& batch, const DnsEvent& e, int64_t watermark_ns) {
+void JsonLinesRowSink::WriteLate(const DnsEventBatch& batch, const DnsEvent& e,
+                                 int64_t watermark_ns) {
   if (late_ == nullptr) return;
   std::string b;
   b.append("{\"ts\":\"").append(FormatRfc3339(e.ts_ns));

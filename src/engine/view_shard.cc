@@ -15,7 +15,9 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return -FloorDiv(-a, b); }
+int64_t CeilDiv(int64_t a, int64_t b) {
+  return -FloorDiv(-a, b);
+}
 
 }  // namespace
 
@@ -147,7 +149,8 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
           for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
         }
         if (has_coarse_) {
-          for (auto& a : PaneFor(e->coarse, FloorDiv(pane, coarse_ratio)).aggs) a->Update(batch, run);
+          for (auto& a : PaneFor(e->coarse, FloorDiv(pane, coarse_ratio)).aggs)
+            a->Update(batch, run);
         }
       } else {
         for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);

@@ -1,10 +1,10 @@
 #include "features/categorical_counts.h"
 
-#include "common/vector_util.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "common/vector_util.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

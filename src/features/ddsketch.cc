@@ -1,11 +1,11 @@
 #include "features/ddsketch.h"
 
-#include "common/vector_util.h"
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
+
+#include "common/vector_util.h"
 
 namespace dnsight {
 namespace {

@@ -18,18 +18,15 @@ struct EntityName {
 };
 
 constexpr EntityName kEntityNames[] = {
-    {EntityKind::kClient, "client"},
-    {EntityKind::kClientPrefix, "client_prefix"},
-    {EntityKind::kQname, "qname"},
-    {EntityKind::kRegisteredDomain, "registered_domain"},
-    {EntityKind::kServer, "server"},
-    {EntityKind::kQtype, "qtype"},
+    {EntityKind::kClient, "client"}, {EntityKind::kClientPrefix, "client_prefix"},
+    {EntityKind::kQname, "qname"},   {EntityKind::kRegisteredDomain, "registered_domain"},
+    {EntityKind::kServer, "server"}, {EntityKind::kQtype, "qtype"},
     {EntityKind::kGlobal, "global"},
 };
 
-constexpr std::string_view kAggKindNames[] = {"count",    "sum",      "min",       "max",
-                                              "mean",     "variance", "ratio",     "distinct",
-                                              "quantiles", "topk",    "entropy"};
+constexpr std::string_view kAggKindNames[] = {"count",     "sum",      "min",    "max",
+                                              "mean",      "variance", "ratio",  "distinct",
+                                              "quantiles", "topk",     "entropy"};
 
 void AppendPredicate(std::ostringstream& os, const EventPredicate& p) {
   os << DnsFieldName(p.field) << ' ' << static_cast<int>(p.op);
@@ -76,10 +73,17 @@ std::string FeatureView::CanonicalForm() const {
         for (double q : a.quantiles) os << ' ' << q;
         os << " alpha " << a.relative_accuracy;
         break;
-      case AggKind::kTopK: os << " k " << a.top_k; break;
-      case AggKind::kDistinct: os << " p " << a.hll_precision; break;
-      case AggKind::kEntropy: os << " max " << a.max_categories; break;
-      default: break;
+      case AggKind::kTopK:
+        os << " k " << a.top_k;
+        break;
+      case AggKind::kDistinct:
+        os << " p " << a.hll_precision;
+        break;
+      case AggKind::kEntropy:
+        os << " max " << a.max_categories;
+        break;
+      default:
+        break;
     }
   }
   for (const auto& t : transforms) {
@@ -108,7 +112,8 @@ std::string FeatureView::Finalize() {
     int found = -1;
     for (size_t i = 0; i < feature_names.size(); ++i)
       if (feature_names[i] == t.source_feature) found = static_cast<int>(i);
-    if (found < 0) return "transform source feature '" + t.source_feature + "' is not a feature of this view";
+    if (found < 0)
+      return "transform source feature '" + t.source_feature + "' is not a feature of this view";
     transform_source_index.push_back(found);
   }
   for (const auto& t : transforms) feature_names.push_back(t.source_feature + "_" + t.spec.name);
@@ -132,18 +137,27 @@ void FeatureView::EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::stri
     key->append(reinterpret_cast<const char*>(a.bytes.data()), a.size());
   };
   switch (entity) {
-    case EntityKind::kClient: append_addr(e.client); break;
+    case EntityKind::kClient:
+      append_addr(e.client);
+      break;
     case EntityKind::kClientPrefix:
       append_addr(e.client.Masked(e.client.family == IpFamily::kV4 ? prefix_v4 : prefix_v6));
       break;
-    case EntityKind::kQname: key->append(b.qname(e)); break;
-    case EntityKind::kRegisteredDomain: key->append(b.registered_domain(e)); break;
-    case EntityKind::kServer: append_addr(e.server); break;
+    case EntityKind::kQname:
+      key->append(b.qname(e));
+      break;
+    case EntityKind::kRegisteredDomain:
+      key->append(b.registered_domain(e));
+      break;
+    case EntityKind::kServer:
+      append_addr(e.server);
+      break;
     case EntityKind::kQtype:
       key->push_back(static_cast<char>(e.qtype >> 8));
       key->push_back(static_cast<char>(e.qtype & 0xFF));
       break;
-    case EntityKind::kGlobal: break;
+    case EntityKind::kGlobal:
+      break;
   }
 }
 
@@ -158,19 +172,22 @@ std::string FeatureView::EntityText(std::string_view key) const {
   };
   switch (entity) {
     case EntityKind::kClient:
-    case EntityKind::kServer: return key.size() > 1 ? addr().ToString() : "";
+    case EntityKind::kServer:
+      return key.size() > 1 ? addr().ToString() : "";
     case EntityKind::kClientPrefix: {
       if (key.size() <= 1) return "";
       const IpAddress a = addr();
       return a.ToString() + "/" + std::to_string(a.family == IpFamily::kV4 ? prefix_v4 : prefix_v6);
     }
     case EntityKind::kQname:
-    case EntityKind::kRegisteredDomain: return std::string(key);
+    case EntityKind::kRegisteredDomain:
+      return std::string(key);
     case EntityKind::kQtype:
       return key.size() == 2 ? QtypeName(static_cast<uint16_t>((static_cast<uint8_t>(key[0]) << 8) |
-                                                                 static_cast<uint8_t>(key[1])))
+                                                               static_cast<uint8_t>(key[1])))
                              : "";
-    case EntityKind::kGlobal: return "*";
+    case EntityKind::kGlobal:
+      return "*";
   }
   return "";
 }

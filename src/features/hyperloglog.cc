@@ -1,11 +1,11 @@
 #include "features/hyperloglog.h"
 
-#include "common/vector_util.h"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
+
+#include "common/vector_util.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

@@ -1,10 +1,10 @@
 #include "features/space_saving.h"
 
-#include "common/vector_util.h"
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
+
+#include "common/vector_util.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

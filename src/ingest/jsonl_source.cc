@@ -66,8 +66,8 @@ class LineFeeder {
     len_ -= start;
     if (len_ > max_line_) {
       // Too long: report once, then skip to the next newline.
-      sink_.OnMalformed("line_too_long",
-                        {reinterpret_cast<const uint8_t*>(buf_.data()), std::min<size_t>(len_, 256)});
+      sink_.OnMalformed("line_too_long", {reinterpret_cast<const uint8_t*>(buf_.data()),
+                                          std::min<size_t>(len_, 256)});
       len_ = 0;
       skipping_ = true;
     }
@@ -79,8 +79,8 @@ class LineFeeder {
     ++counters_.lines;
     const std::string_view line(buf_.data() + start, end - start);
     if (line.size() > max_line_) {
-      sink_.OnMalformed("line_too_long",
-                        {reinterpret_cast<const uint8_t*>(line.data()), std::min<size_t>(line.size(), 256)});
+      sink_.OnMalformed("line_too_long", {reinterpret_cast<const uint8_t*>(line.data()),
+                                          std::min<size_t>(line.size(), 256)});
       return;
     }
     RawDnsObservation obs;
@@ -159,7 +159,8 @@ Status JsonLinesSource::Run(ObservationSink& sink) {
     }
     if (!options_.follow) break;
     // At EOF: has the file been rotated or truncated?
-    struct stat open_st{}, path_st{};
+    struct stat open_st {
+    }, path_st{};
     ::fstat(fd, &open_st);
     if (::stat(options_.path.c_str(), &path_st) == 0 && !SameFile(open_st, path_st)) {
       // Rotated: the old file is fully drained (we are at its EOF); switch.

@@ -30,7 +30,7 @@ namespace dnsight {
 
 struct NormalizerOptions {
   RedactionOptions redaction;
-  size_t psl_cache_entries = 1 << 18;    // suffix → eTLD+1 length cache (cost: ~64 B each)
+  size_t psl_cache_entries = 1 << 18;      // suffix → eTLD+1 length cache (cost: ~64 B each)
   size_t seen_domains_capacity = 1 << 20;  // per generation (cost: ~16 B each)
 };
 

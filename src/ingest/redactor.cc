@@ -16,7 +16,8 @@ size_t ClientRedactor::AddrHash::operator()(const IpAddress& a) const {
 
 IpAddress ClientRedactor::Apply(const IpAddress& addr) {
   switch (options_.mode) {
-    case RedactionOptions::Mode::kNone: return addr;
+    case RedactionOptions::Mode::kNone:
+      return addr;
     case RedactionOptions::Mode::kTruncate:
       return addr.Masked(addr.family == IpFamily::kV4 ? options_.v4_bits : options_.v6_bits);
     case RedactionOptions::Mode::kPseudonym: {
@@ -38,8 +39,8 @@ IpAddress ClientRedactor::Pseudonymize(const IpAddress& addr) const {
   uint8_t input[17];
   input[0] = static_cast<uint8_t>(addr.family);
   std::memcpy(input + 1, addr.bytes.data(), 16);
-  HMAC(EVP_sha256(), options_.key.data(), static_cast<int>(options_.key.size()), input, sizeof input,
-       mac, &mac_len);
+  HMAC(EVP_sha256(), options_.key.data(), static_cast<int>(options_.key.size()), input,
+       sizeof input, mac, &mac_len);
   IpAddress out;
   out.family = addr.family;
   std::memcpy(out.bytes.data(), mac, addr.size());

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "engine/config.h"
+
+#include <gtest/gtest.h>
 
 namespace dnsight {
 namespace {
@@ -66,22 +66,27 @@ TEST(Config, UnknownKeyIsAnError) {
 }
 
 TEST(Config, RejectsBadValues) {
-  EXPECT_NE(ErrorOf("views: [{name: c, entity: planet, windows: [1m], aggregations: [{name: n, kind: count}]}]")
+  EXPECT_NE(ErrorOf("views: [{name: c, entity: planet, windows: [1m], aggregations: [{name: n, "
+                    "kind: count}]}]")
                 .find("unknown entity 'planet'"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [15s], aggregations: [{name: n, kind: count}]}]")
+  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [15s], aggregations: [{name: n, "
+                    "kind: count}]}]")
                 .find("not a multiple"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [1m], aggregations: [{name: n, kind: mean, field: qname}]}]")
+  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [1m], aggregations: [{name: n, "
+                    "kind: mean, field: qname}]}]")
                 .find("needs a numeric field"),
             std::string::npos);
-  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [1m], aggregations: [{name: n, kind: ratio}]}]")
+  EXPECT_NE(ErrorOf("views: [{name: c, entity: client, windows: [1m], aggregations: [{name: n, "
+                    "kind: ratio}]}]")
                 .find("ratio needs a 'where'"),
             std::string::npos);
   EXPECT_NE(ErrorOf("engine: {pane: soon}\n").find("engine.pane"), std::string::npos);
   EXPECT_NE(ErrorOf("views: [\n").find("YAML syntax error"), std::string::npos);
-  EXPECT_NE(ErrorOf("redaction: {client: pseudonym, key: short}\nviews: []\n").find("at least 16 bytes"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf("redaction: {client: pseudonym, key: short}\nviews: []\n").find("at least 16 bytes"),
+      std::string::npos);
 }
 
 TEST(Config, ExampleConfigLoads) {

@@ -110,7 +110,8 @@ void RunGolden(const std::filesystem::path& file, int threads) {
     const FeatureView& view = cfg.views[r.view];
     std::string view_name, entity;
     words >> view_name >> entity;
-    const std::string got = FormatRfc3339(r.window_end_ns) + " " + view.name + " " + view.EntityText(r.entity_key);
+    const std::string got =
+        FormatRfc3339(r.window_end_ns) + " " + view.name + " " + view.EntityText(r.entity_key);
     ASSERT_EQ(got, first + " " + view_name + " " + entity) << file << " row " << row;
     std::string kv;
     while (words >> kv) {

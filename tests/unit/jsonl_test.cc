@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,7 +31,8 @@ TEST(JsonLinesDecoder, ParsesAllFields) {
   ASSERT_EQ(Decode(R"({"ts":"2026-11-23T10:00:00.5Z","client":"2001:db8::1","client_port":5353,
     "server":"192.0.2.53","server_port":53,"qname":"Www.Example.COM.","qtype":"AAAA",
     "rcode":"NXDOMAIN","latency_ms":1.5,"query_size":40,"response_size":120,"ttl":300,
-    "answers":2,"transport":"tcp","extra":{"ignored":[1,2]}})", &o),
+    "answers":2,"transport":"tcp","extra":{"ignored":[1,2]}})",
+                   &o),
             "ok");
   EXPECT_EQ(o.query_time_ns, 1795428000500000000);
   EXPECT_EQ(o.latency_ns, 1500000);
@@ -107,10 +107,12 @@ TEST(JsonLinesSource, ReadsFileCountsBadLinesAndLongLines) {
   TempDir dir;
   {
     std::ofstream f(dir / "in.jsonl");
-    f << R"({"ts":1,"qname":"a"})" << "\n\n";
+    f << R"({"ts":1,"qname":"a"})"
+      << "\n\n";
     f << "garbage\n";
     f << R"({"ts":2,"qname":")" << std::string(3000, 'x') << "\"}\n";
-    f << R"({"ts":3,"qname":"c"})" << "\r\n";
+    f << R"({"ts":3,"qname":"c"})"
+      << "\r\n";
     f << R"({"ts":4,"qname":"d"})";  // no final newline
   }
   JsonLinesSourceOptions o;
@@ -135,7 +137,10 @@ TEST(JsonLinesSource, MissingFileIsAnError) {
 TEST(JsonLinesSource, FollowSurvivesRotationAndTruncation) {
   TempDir dir;
   const std::string path = dir / "log.jsonl";
-  { std::ofstream(path) << R"({"ts":1,"qname":"one"})" << "\n"; }
+  {
+    std::ofstream(path) << R"({"ts":1,"qname":"one"})"
+                        << "\n";
+  }
   JsonLinesSourceOptions o;
   o.path = path;
   o.follow = true;
@@ -148,15 +153,27 @@ TEST(JsonLinesSource, FollowSurvivesRotationAndTruncation) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   };
   wait_for(1);
-  { std::ofstream(path, std::ios::app) << R"({"ts":2,"qname":"two"})" << "\n"; }
+  {
+    std::ofstream(path, std::ios::app) << R"({"ts":2,"qname":"two"})"
+                                       << "\n";
+  }
   wait_for(2);
   // Rotate: rename away, write one more line to the old file, create a new one.
   std::filesystem::rename(path, dir / "log.jsonl.1");
-  { std::ofstream(dir / "log.jsonl.1", std::ios::app) << R"({"ts":3,"qname":"three"})" << "\n"; }
-  { std::ofstream(path) << R"({"ts":4,"qname":"four"})" << "\n"; }
+  {
+    std::ofstream(dir / "log.jsonl.1", std::ios::app) << R"({"ts":3,"qname":"three"})"
+                                                      << "\n";
+  }
+  {
+    std::ofstream(path) << R"({"ts":4,"qname":"four"})"
+                        << "\n";
+  }
   wait_for(4);
   // copytruncate-style: truncate in place and write again.
-  { std::ofstream(path, std::ios::trunc) << R"({"ts":5,"qname":"5"})" << "\n"; }
+  {
+    std::ofstream(path, std::ios::trunc) << R"({"ts":5,"qname":"5"})"
+                                         << "\n";
+  }
   wait_for(5);
   src.RequestStop();
   t.join();

@@ -1,9 +1,10 @@
+#include "ingest/normalizer.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "common/time_util.h"
-#include "ingest/normalizer.h"
 
 namespace dnsight {
 namespace {

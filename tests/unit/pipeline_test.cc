@@ -1,7 +1,8 @@
+#include "engine/pipeline.h"
+
 #include <gtest/gtest.h>
 
 #include "engine/config.h"
-#include "engine/pipeline.h"
 
 namespace dnsight {
 namespace {
@@ -15,7 +16,8 @@ struct Sink : RowSink {
     rows.insert(rows.end(), r.begin(), r.end());
   }
   void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override {}
-  void WriteDeadLetter(std::string_view, std::string_view reason, std::span<const uint8_t>) override {
+  void WriteDeadLetter(std::string_view, std::string_view reason,
+                       std::span<const uint8_t>) override {
     dead.emplace_back(reason);
   }
 };
@@ -88,7 +90,8 @@ TEST(Pipeline, MalformedInputIsCountedAndSampledPerReason) {
   EXPECT_EQ(sc[0].malformed.at("bad_ts"), 1u);
   EXPECT_EQ(sc[0].malformed.at("missing_timestamp"), 1u);
   // dead_letter_samples: 2 per reason
-  EXPECT_EQ(sink.dead, (std::vector<std::string>{"bad_json", "bad_json", "bad_ts", "missing_timestamp"}));
+  EXPECT_EQ(sink.dead,
+            (std::vector<std::string>{"bad_json", "bad_json", "bad_ts", "missing_timestamp"}));
   EXPECT_EQ(p.counters().rejected.at("missing_timestamp"), 1u);
 }
 
