@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/serial.h"
 #include "dnsight/aggregator.h"
 #include "features/categorical_counts.h"
 #include "features/ddsketch.h"
@@ -198,58 +199,12 @@ void ForEachKey(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t
 
 // ---- Serialization helpers ------------------------------------------------------------
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutF64(std::string* out, double d) {
-  const uint64_t v = std::bit_cast<uint64_t>(d);
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
 void PutHeader(std::string* out, AggKind kind) {
   out->push_back(static_cast<char>(kAggFormatVersion));
   out->push_back(static_cast<char>(kind));
 }
 
-// Bounds-checked reader over the front of a view; every read fails rather than overrun.
-struct Reader {
-  std::string_view in;
-  bool U8(uint8_t* v) {
-    if (in.empty()) return false;
-    *v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!U8(&b)) return false;
-      if (shift == 63 && b > 1) return false;
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool F64(double* d) {
-    if (in.size() < 8) return false;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
-    in.remove_prefix(8);
-    *d = std::bit_cast<double>(v);
-    return true;
-  }
-};
-
-Status ReadHeader(Reader* r, AggKind kind) {
+Status ReadHeader(SerialReader* r, AggKind kind) {
   uint8_t version, k;
   if (!r->U8(&version) || !r->U8(&k)) return Status::InvalidArgument("agg: truncated header");
   if (version != kAggFormatVersion) return Status::InvalidArgument("agg: unknown format version");
@@ -285,7 +240,7 @@ class CountState final : public AggState {
     PutVarint(out, n_);
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, AggKind::kCount); !s.ok()) return s;
     uint64_t n;
     if (!r.Varint(&n)) return Truncated();
@@ -331,7 +286,7 @@ class SumState final : public AggState {
     PutF64(out, sum_);
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, AggKind::kSum); !s.ok()) return s;
     uint64_t n;
     double sum;
@@ -386,7 +341,7 @@ class ExtremumState final : public AggState {
     if (n_ > 0) PutF64(out, v_);
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, kKind); !s.ok()) return s;
     uint64_t n;
     double v = 0;
@@ -465,7 +420,7 @@ class MomentsState final : public AggState {
     }
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, kind_); !s.ok()) return s;
     uint64_t n;
     double mean = 0, m2 = 0;
@@ -550,7 +505,7 @@ class RatioState final : public AggState {
     PutVarint(out, den_);
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, AggKind::kRatio); !s.ok()) return s;
     uint64_t num, den;
     if (!r.Varint(&num) || !r.Varint(&den)) return Truncated();
@@ -587,7 +542,7 @@ class SketchState : public AggState {
     sketch_.Serialize(out);
   }
   Status Deserialize(std::string_view bytes) override {
-    Reader r{bytes};
+    SerialReader r{bytes};
     if (Status s = ReadHeader(&r, kKind); !s.ok()) return s;
     Sketch fresh = NewSketch();
     std::string_view rest = r.in;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/serial.h"
 #include "common/vector_util.h"
 
 namespace dnsight {
@@ -13,52 +14,6 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr uint32_t kMaxBucketsLimit = 1u << 20;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutF64(std::string* out, double d) {
-  const uint64_t v = std::bit_cast<uint64_t>(d);
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-// Bounds-checked reader over the front of a view; every read fails rather than overrun.
-struct Reader {
-  std::string_view in;
-  bool U8(uint8_t* v) {
-    if (in.empty()) return false;
-    *v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!U8(&b)) return false;
-      if (shift == 63 && b > 1) return false;
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool F64(double* d) {
-    if (in.size() < 8) return false;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
-    in.remove_prefix(8);
-    *d = std::bit_cast<double>(v);
-    return true;
-  }
-};
 
 uint64_t SatAdd(uint64_t a, uint64_t b) {
   const uint64_t s = a + b;
@@ -205,7 +160,7 @@ void DDSketch::Serialize(std::string* out) const {
 }
 
 Status DDSketch::Deserialize(std::string_view* in) {
-  Reader r{*in};
+  SerialReader r{*in};
   uint8_t version;
   double alpha, mn, mx;
   uint64_t max_buckets, zero_count, n;

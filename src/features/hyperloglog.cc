@@ -1,14 +1,14 @@
 #include "features/hyperloglog.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
+#include "common/serial.h"
 #include "common/vector_util.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace dnsight {
 namespace {
@@ -16,39 +16,6 @@ namespace {
 constexpr size_t kMinSparseCapacity = 4;
 constexpr uint8_t kModeSparse = 0;
 constexpr uint8_t kModeDense = 1;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Bounds-checked reader over the front of a view; every read fails rather than overrun.
-struct Reader {
-  std::string_view in;
-  bool U8(uint8_t* v) {
-    if (in.empty()) return false;
-    *v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!U8(&b)) return false;
-      if (shift == 63 && b > 1) return false;  // would overflow 64 bits
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-};
 
 size_t SlotOf(uint64_t hash, size_t capacity) {
   // The low bits: the dense register index uses the high bits, so the two stay independent.
@@ -205,7 +172,7 @@ void HyperLogLog::Serialize(std::string* out) const {
 }
 
 Status HyperLogLog::Deserialize(std::string_view* in) {
-  Reader r{*in};
+  SerialReader r{*in};
   uint8_t version, precision, mode;
   if (!r.U8(&version) || !r.U8(&precision) || !r.U8(&mode))
     return Status::InvalidArgument("hll: truncated header");

@@ -1,55 +1,16 @@
 #include "features/space_saving.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
+#include "common/serial.h"
 #include "common/vector_util.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace dnsight {
 namespace {
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Bounds-checked reader over the front of a view; every read fails rather than overrun.
-struct Reader {
-  std::string_view in;
-  bool U8(uint8_t* v) {
-    if (in.empty()) return false;
-    *v = static_cast<uint8_t>(in[0]);
-    in.remove_prefix(1);
-    return true;
-  }
-  bool Varint(uint64_t* v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!U8(&b)) return false;
-      if (shift == 63 && b > 1) return false;
-      r |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) {
-        *v = r;
-        return true;
-      }
-    }
-    return false;
-  }
-  bool Bytes(size_t n, std::string_view* out) {
-    if (in.size() < n) return false;
-    *out = in.substr(0, n);
-    in.remove_prefix(n);
-    return true;
-  }
-};
 
 uint64_t SatAdd(uint64_t a, uint64_t b) {
   const uint64_t s = a + b;
@@ -301,7 +262,7 @@ void SpaceSaving::Serialize(std::string* out) const {
 }
 
 Status SpaceSaving::Deserialize(std::string_view* in) {
-  Reader r{*in};
+  SerialReader r{*in};
   uint8_t version;
   uint64_t capacity, total, n;
   if (!r.U8(&version)) return Status::InvalidArgument("topk: truncated header");
