@@ -119,6 +119,13 @@ EventPredicate ParsePredicate(const Node& field_node, const std::string& field_n
   const auto add_value = [&](const Node& v) {
     // YAML reads a bare NULL as a null value; in a qtype list it means the NULL type.
     const std::string s = v.IsNull() && p.field == DnsField::kQtype ? "NULL" : v.Str();
+    if (p.field == DnsField::kClient || p.field == DnsField::kServer) {
+      // Addresses are compared as raw bytes (see EventPredicate).
+      const auto addr = IpAddress::Parse(s);
+      if (!addr) v.Fail("expected an IP address (got '" + s + "')");
+      p.strings.emplace_back(reinterpret_cast<const char*>(addr->bytes.data()), addr->size());
+      return;
+    }
     if (!numeric) {
       p.strings.push_back(s);
       return;

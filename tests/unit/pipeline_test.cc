@@ -95,6 +95,34 @@ TEST(Pipeline, MalformedInputIsCountedAndSampledPerReason) {
   EXPECT_EQ(p.counters().rejected.at("missing_timestamp"), 1u);
 }
 
+TEST(Pipeline, FilterOnClientAddressText) {
+  EngineConfig cfg = ParseConfig(R"(
+engine: {pane: 10s, watermark_delay: 0s}
+views:
+  - name: c
+    entity: global
+    filter: {client: [192.0.2.1, "2001:db8::1"]}
+    windows: [10s]
+    aggregations: [{name: n, kind: count}]
+)",
+                                 "t.yaml");
+  Sink sink;
+  Pipeline p(cfg, sink);
+  ObservationSink& in = p.AddSource("s");
+  for (const char* ip : {"192.0.2.1", "192.0.2.2", "2001:db8::1", "2001:db8::2"}) {
+    RawDnsObservation o = Obs(1 * kSec);
+    o.client = *IpAddress::Parse(ip);
+    in.OnObservation(o);
+  }
+  p.Finish();
+  ASSERT_EQ(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0].values[0], 2);
+  EXPECT_THROW(ParseConfig("views: [{name: c, entity: global, filter: {client: [not-an-ip]}, "
+                           "windows: [10s], aggregations: [{name: n, kind: count}]}]",
+                           "t.yaml"),
+               ConfigError);
+}
+
 TEST(Pipeline, EntityCapFoldsNewEntitiesIntoOverflow) {
   EngineConfig cfg = ParseConfig(R"(
 engine: {pane: 10s, watermark_delay: 0s, max_entities_per_view: 2}
