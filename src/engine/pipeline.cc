@@ -212,8 +212,9 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
       ++m.counters.late_dropped;
       ++source.late_dropped;
       m.sink.WriteLate(*m.batch, e, watermark);
+      const uint32_t arena_end = e.qname_off;  // e dies with pop_back
       m.batch->events.pop_back();
-      m.batch->arena.resize(e.qname_off);
+      m.batch->arena.resize(arena_end);
       return;
     }
     ++m.counters.late_admitted;
