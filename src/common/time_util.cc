@@ -52,6 +52,9 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
       !Digits(s, 17, 2, &sec))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  // Nanoseconds since 1970 in int64 run out in 2262; telemetry outside 1970..2200 is bad
+  // input, not a time to compute with.
+  if (y < 1970 || y > 2200) return std::nullopt;
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {

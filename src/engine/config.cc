@@ -99,6 +99,9 @@ class Node {
   }
   int64_t Duration(bool allow_zero = false) const {
     auto d = ParseDuration(Str());
+    // Bounded so that sums of windows, lateness and panes stay far from int64 overflow.
+    constexpr int64_t kMaxDuration = 366LL * 86400 * 1'000'000'000;
+    if (d && *d > kMaxDuration) Fail("duration longer than 366d");
     if (!d || (*d == 0 && !allow_zero))
       Fail("expected a duration like 10s, 5m, 1h (got '" + Str() + "')");
     return *d;

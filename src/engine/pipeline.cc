@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <thread>
 
@@ -278,6 +279,9 @@ std::shared_ptr<DnsEventBatch> Pipeline::NextBatch() {
   m.spare_batches.push_back(std::move(m.batch));
   for (auto& b : m.spare_batches) {
     if (b.use_count() == 1) {
+      // use_count() is a relaxed read; the fence pairs it with the shard's release of
+      // its reference, so the shard's reads of the batch happen before we reuse it.
+      std::atomic_thread_fence(std::memory_order_acquire);
       std::shared_ptr<DnsEventBatch> out = std::move(b);
       std::swap(b, m.spare_batches.back());
       m.spare_batches.pop_back();

@@ -32,6 +32,9 @@ struct ViewShard::Entity {
   std::deque<Pane> coarse;
   int64_t last_pane = std::numeric_limits<int64_t>::min();  // latest on-time pane
   int64_t dirty_pane = std::numeric_limits<int64_t>::min();
+  // The expiry bucket of the entity's newest expiry entry; only that entry may evict it
+  // (older entries for the same last_pane can exist and must not).
+  int64_t expiry_at = std::numeric_limits<int64_t>::min();
   std::vector<uint32_t> pending;  // selection being gathered in Add()
   // Values of the coarse windows as of coarse_cache_end: they only change when a coarse
   // pane completes, so rows within one coarse pane share them.
@@ -145,6 +148,11 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
         // Late but admitted: the base pane was already emitted and rolled up, so update
         // the coarse pane too (if the view has coarse windows).
         counters_.late_admitted += run.size();
+        if (e->expiry_at == std::numeric_limits<int64_t>::min()) {
+          // An entity first seen through a late event emits no row; it must still expire.
+          e->expiry_at = pane + evict_after_panes_;
+          expiry_[e->expiry_at].emplace_back(e, e->last_pane);
+        }
         if (pane >= first_open_pane_ - fine_panes_kept_) {
           for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
         }
@@ -264,19 +272,27 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
     Recycle(std::move(e.coarse.front().aggs));
     e.coarse.pop_front();
   }
-  expiry_[pane_index + evict_after_panes_].emplace_back(&e, e.last_pane);
+  e.expiry_at = pane_index + evict_after_panes_;
+  expiry_[e.expiry_at].emplace_back(&e, e.last_pane);
 }
 
 void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* out) {
   if (first_open_pane <= first_open_pane_) return;
   while (!dirty_.empty() && dirty_.begin()->first < first_open_pane) {
     const int64_t pane = dirty_.begin()->first;
-    for (Entity* e : dirty_.begin()->second) Emit(*e, pane, out);
+    // An entity can be listed twice when it came back to an open pane in a later batch.
+    // Output order does not depend on this order: rows are sorted before writing.
+    auto& entities = dirty_.begin()->second;
+    std::sort(entities.begin(), entities.end());
+    entities.erase(std::unique(entities.begin(), entities.end()), entities.end());
+    for (Entity* e : entities) Emit(*e, pane, out);
     dirty_.erase(dirty_.begin());
   }
   while (!expiry_.empty() && expiry_.begin()->first < first_open_pane) {
+    const int64_t bucket = expiry_.begin()->first;
     for (auto [e, scheduled_last] : expiry_.begin()->second) {
-      if (e->last_pane != scheduled_last) continue;  // active since; a later entry exists
+      // Active since, or a newer entry exists: that one decides.
+      if (e->expiry_at != bucket || e->last_pane != scheduled_last) continue;
       ++counters_.evictions;
       for (auto& p : e->fine) Recycle(std::move(p.aggs));
       for (auto& p : e->coarse) Recycle(std::move(p.aggs));

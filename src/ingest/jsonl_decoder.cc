@@ -59,7 +59,7 @@ bool AsTime(value v, int64_t* out) {
     return true;
   }
   double secs;
-  if (!AsDouble(v, &secs) || secs < 0 || secs > 9.2e9) return false;
+  if (!AsDouble(v, &secs) || secs < 0 || secs > 7.2581184e9) return false;  // < 2200
   // Seconds since the epoch; keep microsecond precision exactly.
   *out = std::llround(secs * 1e6) * 1000;
   return true;
@@ -123,7 +123,7 @@ bool JsonLinesDecoder::Decode(std::string_view line, size_t padding_available,
       bad = "bad_ts";
     } else if (key == "ts_ns") {
       int64_t n;
-      ok = !v.get_int64().get(n) && n >= 0;
+      ok = !v.get_int64().get(n) && n >= 0 && n <= 7'258'118'400'000'000'000;  // < 2200
       if (ok) ts = n;
       have_ts = ok;
       bad = "bad_ts";
@@ -152,7 +152,7 @@ bool JsonLinesDecoder::Decode(std::string_view line, size_t padding_available,
       if (ok) out->rcode = rc;
       bad = "bad_rcode";
     } else if (key == "latency_ms") {
-      ok = AsDouble(v, &latency_ms) && latency_ms >= 0;
+      ok = AsDouble(v, &latency_ms) && latency_ms >= 0 && latency_ms <= 3.6e6;  // <= 1 h
     } else if (key == "query_size") {
       ok = AsU32(v, &out->query_size);
     } else if (key == "response_size") {

@@ -9,6 +9,8 @@ namespace dnsight {
 namespace {
 
 constexpr size_t kMaxNameLength = 1024;  // presentation form, escapes included
+constexpr int64_t kMaxEventTimeNs = 7'258'118'400'000'000'000;  // 2200-01-01T00:00:00Z
+constexpr int64_t kMaxLatencyNs = 3'600'000'000'000;            // one hour
 constexpr int kCacheLabels = 4;
 
 // The last n labels of name (the whole name if it has fewer).
@@ -140,11 +142,17 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
     *reason = "missing_timestamp";
     return false;
   }
+  if (e.ts_ns > kMaxEventTimeNs) {
+    // Keeps pane and watermark arithmetic far from int64 overflow.
+    *reason = "bad_timestamp";
+    return false;
+  }
   if (obs.latency_ns >= 0) {
     e.latency_ns = obs.latency_ns;
   } else if (obs.query_time_ns >= 0 && obs.response_time_ns >= obs.query_time_ns) {
     e.latency_ns = obs.response_time_ns - obs.query_time_ns;
   }
+  if (e.latency_ns > kMaxLatencyNs) e.latency_ns = -1;  // not a DNS latency: unknown
   std::string_view qname = obs.qname;
   if (!qname.empty() && qname.back() == '.') qname.remove_suffix(1);
   if (qname.size() > kMaxNameLength || qname.size() > UINT16_MAX) {

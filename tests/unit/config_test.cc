@@ -84,6 +84,8 @@ TEST(Config, RejectsBadValues) {
             std::string::npos);
   EXPECT_NE(ErrorOf("engine: {pane: soon}\n").find("engine.pane"), std::string::npos);
   EXPECT_NE(ErrorOf("views: [\n").find("YAML syntax error"), std::string::npos);
+  EXPECT_NE(ErrorOf("engine: {allowed_lateness: 100000d}\n").find("longer than 366d"),
+            std::string::npos);
   EXPECT_NE(
       ErrorOf("redaction: {client: pseudonym, key: short}\nviews: []\n").find("at least 16 bytes"),
       std::string::npos);

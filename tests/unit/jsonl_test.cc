@@ -63,6 +63,11 @@ TEST(JsonLinesDecoder, RejectsWithReasons) {
   EXPECT_EQ(Decode(R"({"ts":"2026-11-23T10:00:00Z"})", &o), "missing_qname");
   EXPECT_EQ(Decode(R"({"ts":"yesterday","qname":"a"})", &o), "bad_ts");
   EXPECT_EQ(Decode(R"({"ts":"2026-13-23T10:00:00Z","qname":"a"})", &o), "bad_ts");
+  // Times that would overflow int64 nanoseconds downstream.
+  EXPECT_EQ(Decode(R"({"ts":"9999-01-01T00:00:00Z","qname":"a"})", &o), "bad_ts");
+  EXPECT_EQ(Decode(R"({"ts_ns":9223372036854775807,"qname":"a"})", &o), "bad_ts");
+  EXPECT_EQ(Decode(R"({"ts":1e300,"qname":"a"})", &o), "bad_ts");
+  EXPECT_EQ(Decode(R"({"ts":1,"qname":"a","latency_ms":1e13})", &o), "bad_number");
   EXPECT_EQ(Decode(R"({"ts":1,"qname":"a","client":"999.1.1.1"})", &o), "bad_address");
   EXPECT_EQ(Decode(R"({"ts":1,"qname":"a","qtype":"BOGUS"})", &o), "bad_qtype");
   EXPECT_EQ(Decode(R"({"ts":1,"qname":"a","qtype":70000})", &o), "bad_qtype");

@@ -123,6 +123,64 @@ views:
                ConfigError);
 }
 
+// Feeds (client, second) pairs as JSON-less observations.
+PipelineCounters Feed(const std::string& yaml, std::vector<std::pair<const char*, int64_t>> events,
+                      Sink* sink) {
+  const EngineConfig cfg = ParseConfig(yaml, "t.yaml");
+  Pipeline p(cfg, *sink);
+  ObservationSink& in = p.AddSource("s");
+  for (const auto& [ip, sec] : events) {
+    RawDnsObservation o = Obs(sec * kSec);
+    o.client = *IpAddress::Parse(ip);
+    in.OnObservation(o);
+  }
+  p.Finish();
+  return p.counters();
+}
+
+constexpr const char* kClientView = R"(
+  - {name: c, entity: client, windows: [10s], aggregations: [{name: n, kind: count}]}
+)";
+
+TEST(Pipeline, EntityClosedInTwoPanesWithSameLastPaneIsEvictedOnce) {
+  // A@51 and A@61 share a batch; A@61 closes pane 5 after both are in, so A's rows for
+  // panes 5 and 6 both see last_pane 6: two expiry entries, one eviction.
+  Sink sink;
+  const auto c = Feed(std::string("engine: {pane: 10s, coarse_pane: 10s, fine_window_limit: 10s, "
+                                  "watermark_delay: 0s, allowed_lateness: 0s}\nviews:") +
+                          kClientView,
+                      {{"192.0.2.1", 51},
+                       {"192.0.2.1", 61},
+                       {"192.0.2.2", 71},
+                       {"192.0.2.3", 200},
+                       {"192.0.2.4", 400}},
+                      &sink);
+  EXPECT_EQ(c.evictions, 3u);  // .1, .2, .3; .4 is still live
+  EXPECT_EQ(c.entities, 1u);
+}
+
+TEST(Pipeline, EntityBackInAnOpenPaneFromALaterBatchGetsOneRow) {
+  Sink sink;
+  Feed(
+      std::string("engine: {pane: 10s, watermark_delay: 30s, batch_size: 3}\nviews:") + kClientView,
+      {{"192.0.2.1", 51}, {"192.0.2.2", 52}, {"192.0.2.1", 61}, {"192.0.2.1", 53}}, &sink);
+  // .1 in panes 5 (two events) and 6, .2 in pane 5.
+  ASSERT_EQ(sink.rows.size(), 3u);
+  EXPECT_EQ(sink.rows[0].values[0] + sink.rows[1].values[0] + sink.rows[2].values[0], 4);
+}
+
+TEST(Pipeline, EntityFirstSeenLateIsStillEvicted) {
+  Sink sink;
+  const auto c = Feed(
+      std::string("engine: {pane: 10s, coarse_pane: 10s, fine_window_limit: 10s, "
+                  "watermark_delay: 0s, allowed_lateness: 30s}\nviews:") +
+          kClientView,
+      {{"192.0.2.1", 100}, {"192.0.2.2", 200}, {"192.0.2.9", 185}, {"192.0.2.3", 1000}}, &sink);
+  EXPECT_EQ(c.late_admitted, 1u);
+  EXPECT_EQ(c.entities, 1u);  // only .3 is left
+  EXPECT_EQ(c.evictions, 3u);
+}
+
 TEST(Pipeline, EntityCapFoldsNewEntitiesIntoOverflow) {
   EngineConfig cfg = ParseConfig(R"(
 engine: {pane: 10s, watermark_delay: 0s, max_entities_per_view: 2}
