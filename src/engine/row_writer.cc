@@ -123,6 +123,8 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
     b.append("}}\n");
     std::fwrite(b.data(), 1, b.size(), features_);
   }
+  // One call per closed pane: readers of a live output see each pane as it closes.
+  Flush();
 }
 
 void JsonLinesRowSink::WriteLate(const DnsEventBatch& batch, const DnsEvent& e,

@@ -7,8 +7,8 @@
 // Late event:   {"ts":"…","watermark":"…","client":"…","qname":"…","qtype":"A","rcode":"NOERROR"}
 // Dead letter:  {"source":"jsonl:x","reason":"bad_json","size":123,"sample":"<text or hex>"}
 //
-// Each output is its own file ("-" is stdout). Files are flushed on Flush() and at
-// destruction. Thread-safety: WriteRows may be called from a writer thread while
+// Each output is its own file ("-" is stdout). All outputs are flushed after each block
+// of rows (one closed pane), on Flush() and at destruction. Thread-safety: WriteRows may be called from a writer thread while
 // WriteLate / WriteDeadLetter are called from the ingest thread; each output has its own
 // buffer, and two outputs must not name the same file.
 #pragma once

@@ -21,9 +21,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 
 cat >"$dir/dnsight.yaml" <<YAML
 engine:
-  pane: 10s
+  pane: 2s
   fine_window_limit: 1h
   watermark_delay: 1s
+  idle_advance: 2s
 views:
   - name: domain
     entity: registered_domain
@@ -103,8 +104,27 @@ for i in $(seq 10); do q "host$i.nx.test" A; done
 # stopped, then stop dnsight (it closes every pane).
 sleep 2
 kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
-sleep 0.5
+# Live input has gone quiet: idle_advance must close the last panes while dnsight is
+# still running, so the rows are there before it stops.
+for _ in $(seq 100); do
+  grep -q '"entity":"nx.test"' "$dir/features.jsonl" 2>/dev/null && break
+  sleep 0.1
+done
+cp "$dir/features.jsonl" "$dir/features_live.jsonl"
 kill "$dnsight_pid"; wait "$dnsight_pid" || { echo "dnsight exited non-zero"; cat "$dir/dnsight.log"; exit 1; }
+
+python3 - "$dir/features_live.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+last = {}
+for r in rows:
+    last[(r["view"], r["entity"])] = r["features"]
+ex, nx = last.get(("domain", "example.test")), last.get(("domain", "nx.test"))
+if not ex or not nx or ex["queries_1h"] != 30 or nx["queries_1h"] != 10:
+    print("FAIL: rows written while running are incomplete:", ex, nx)
+    sys.exit(1)
+print("ok: %d rows written while dnsight was still running" % len(rows))
+PY
 
 python3 - "$dir/features.jsonl" "$dir/counters.json" "$probes" <<'PY'
 import json, sys
