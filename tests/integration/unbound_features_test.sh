@@ -107,7 +107,7 @@ kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
 # Live input has gone quiet: idle_advance must close the last panes while dnsight is
 # still running, so the rows are there before it stops.
 for _ in $(seq 100); do
-  grep -q '"entity":"nx.test"' "$dir/features.jsonl" 2>/dev/null && break
+  grep '"entity":"nx.test"' "$dir/features.jsonl" 2>/dev/null | grep -q '"queries_1h":10' && break
   sleep 0.1
 done
 cp "$dir/features.jsonl" "$dir/features_live.jsonl"
