@@ -3,7 +3,9 @@
 #include <libpsl.h>
 #include <xxhash.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 
 namespace dnsight {
 namespace {
@@ -72,12 +74,8 @@ void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entrop
   *mean_entropy = labels ? static_cast<float>(total / labels) : 0.0f;
 }
 
-size_t RegisteredDomainFinder::StringHash::operator()(std::string_view s) const {
-  return XXH3_64bits(s.data(), s.size());
-}
-
 RegisteredDomainFinder::RegisteredDomainFinder(size_t cache_entries)
-    : cache_entries_(cache_entries) {
+    : slots_(std::bit_ceil(std::max<size_t>(cache_entries, 16))) {
   psl_ = psl_latest(nullptr);
   if (psl_ != nullptr) {
     owned_ = true;
@@ -105,13 +103,21 @@ size_t RegisteredDomainFinder::Find(std::string_view name) {
   // kCacheLabels-1 labels that match only the full name are not in the PSL today.)
   const std::string_view key = LastLabels(name, kCacheLabels);
   size_t len;
-  auto it = cache_.find(key);
-  if (it != cache_.end()) {
-    len = it->second;
-  } else {
+  if (key.size() > sizeof(Slot::key) || key.empty()) {
     len = Lookup(key);
-    if (cache_.size() >= cache_entries_) cache_.clear();
-    cache_.emplace(std::string(key), static_cast<uint16_t>(len));
+  } else {
+    const uint64_t hash = XXH3_64bits(key.data(), key.size());
+    Slot& slot = slots_[hash & (slots_.size() - 1)];
+    if (slot.key_len == key.size() && slot.hash == hash &&
+        std::memcmp(slot.key, key.data(), key.size()) == 0) {
+      len = slot.rd_len;
+    } else {
+      len = Lookup(key);
+      slot.hash = hash;
+      slot.rd_len = static_cast<uint16_t>(len);
+      slot.key_len = static_cast<uint8_t>(key.size());
+      std::memcpy(slot.key, key.data(), key.size());
+    }
   }
   if ((len == key.size() || len == 0) && key.size() < name.size()) return Lookup(name);
   return len;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "dnsight/dns_event.h"
 #include "dnsight/observation.h"
@@ -30,7 +31,7 @@ namespace dnsight {
 
 struct NormalizerOptions {
   RedactionOptions redaction;
-  size_t psl_cache_entries = 1 << 18;      // suffix → eTLD+1 length cache (cost: ~64 B each)
+  size_t psl_cache_entries = 1 << 16;      // suffix → eTLD+1 length cache (64 B per entry)
   size_t seen_domains_capacity = 1 << 20;  // per generation (cost: ~16 B each)
 };
 
@@ -46,14 +47,18 @@ class RegisteredDomainFinder {
 
  private:
   size_t Lookup(std::string_view name);
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
+  // Direct-mapped cache slot, one cache line: the key (the last few labels) is stored
+  // inline and compared exactly; longer keys bypass the cache.
+  struct Slot {
+    uint64_t hash = 0;
+    uint16_t rd_len = 0;
+    uint8_t key_len = 0;  // 0: empty slot
+    char key[53];
   };
+  static_assert(sizeof(Slot) == 64);
   const psl_ctx_st* psl_;
   bool owned_ = false;
-  size_t cache_entries_;
-  std::unordered_map<std::string, uint16_t, StringHash, std::equal_to<>> cache_;
+  std::vector<Slot> slots_;  // power of two
   std::string scratch_;
 };
 
