@@ -8,25 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "unit/recording_sink.h"
+
 namespace dnsight {
 namespace {
 
-// An observation with its qname copied out (views die with the callback).
-struct Seen {
-  RawDnsObservation obs;
-  std::string qname;
-};
-
-class RecordingSink : public ObservationSink {
- public:
-  void OnObservation(const RawDnsObservation& obs) override {
-    seen.push_back({obs, std::string(obs.qname)});
-    seen.back().obs.qname = {};
-  }
-  void OnMalformed(std::string_view, std::span<const uint8_t>) override { ++malformed; }
-  std::vector<Seen> seen;
-  int malformed = 0;
-};
+using test_support::RecordingSink;
 
 DnsMessageInfo Msg(uint16_t id, std::string_view qname, uint16_t qtype, bool qr, uint8_t rcode = 0,
                    uint32_t size = 40) {

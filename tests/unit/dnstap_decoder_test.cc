@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "dnstap.pb.h"
+#include "unit/recording_sink.h"
 
 namespace dnsight {
 namespace {
+
+using test_support::RecordingSink;
 
 // --- DNS wire builders -------------------------------------------------------------
 
@@ -146,26 +149,6 @@ Tap Response(uint16_t id, std::string_view qname, uint16_t qtype, uint8_t rcode,
   return tap;
 }
 
-struct Seen {
-  RawDnsObservation obs;
-  std::string qname;
-};
-
-class RecordingSink : public ObservationSink {
- public:
-  void OnObservation(const RawDnsObservation& obs) override {
-    seen.push_back({obs, std::string(obs.qname)});
-    seen.back().obs.qname = {};
-  }
-  void OnMalformed(std::string_view reason, std::span<const uint8_t> sample) override {
-    malformed.emplace_back(reason);
-    samples.emplace_back(reinterpret_cast<const char*>(sample.data()), sample.size());
-  }
-  std::vector<Seen> seen;
-  std::vector<std::string> malformed;
-  std::vector<std::string> samples;
-};
-
 class DnstapDecoderTest : public ::testing::Test {
  protected:
   bool Decode(const std::string& bytes) {
@@ -174,7 +157,7 @@ class DnstapDecoderTest : public ::testing::Test {
   bool Decode(const Tap& tap) { return Decode(Serialize(Build(tap))); }
   void Reset(DnstapDecoder::Options o) {
     decoder_.reset();
-    sink_ = RecordingSink();
+    sink_.Clear();
     decoder_ = std::make_unique<DnstapDecoder>(o, sink_);
   }
   // Decodes bytes expected to be rejected; returns the reason token.

@@ -18,8 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "unit/recording_sink.h"
+
 namespace dnsight {
 namespace {
+
+using CollectingSink = test_support::RecordingSink;
 
 using Bytes = std::vector<uint8_t>;
 namespace fs = std::filesystem;
@@ -204,27 +208,6 @@ void WriteAll(const std::string& path, const Bytes& data) {
 }
 
 // ---- sink ----
-
-struct Seen {
-  RawDnsObservation obs;
-  std::string qname;
-};
-
-class CollectingSink : public ObservationSink {
- public:
-  void OnObservation(const RawDnsObservation& obs) override {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.push_back({obs, std::string(obs.qname)});
-    seen.back().obs.qname = {};
-  }
-  void OnMalformed(std::string_view reason, std::span<const uint8_t>) override {
-    std::lock_guard<std::mutex> lock(mu);
-    malformed.emplace_back(reason);
-  }
-  std::mutex mu;
-  std::vector<Seen> seen;
-  std::vector<std::string> malformed;
-};
 
 PcapSourceOptions FileOptions(const std::string& path) {
   PcapSourceOptions o;
@@ -675,7 +658,7 @@ TEST(PcapSourceLiveTest, CapturesLoopbackTraffic) {
   });
 
   auto matched = [&] {
-    std::lock_guard<std::mutex> lock(sink.mu);
+    std::lock_guard<std::mutex> lock(sink.mutex());
     for (const auto& s : sink.seen)
       if (s.obs.query_time_ns >= 0 && s.obs.response_time_ns >= 0) return true;
     return false;

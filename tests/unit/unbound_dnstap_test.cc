@@ -29,9 +29,12 @@
 #include <vector>
 
 #include "ingest/dnstap_source.h"
+#include "unit/recording_sink.h"
 
 namespace dnsight {
 namespace {
+
+using test_support::RecordingSink;
 
 namespace fs = std::filesystem;
 
@@ -105,23 +108,6 @@ std::string StatusOf(const std::string& kdig_output) {
   const size_t end = kdig_output.find_first_of(";\n", at);
   return kdig_output.substr(at + 8, end - at - 8);
 }
-
-class RecordingSink : public ObservationSink {
- public:
-  struct Seen {
-    RawDnsObservation obs;
-    std::string qname;
-  };
-  void OnObservation(const RawDnsObservation& obs) override {
-    seen.push_back({obs, std::string(obs.qname)});
-    seen.back().obs.qname = {};
-  }
-  void OnMalformed(std::string_view reason, std::span<const uint8_t>) override {
-    malformed.emplace_back(reason);
-  }
-  std::vector<Seen> seen;
-  std::vector<std::string> malformed;
-};
 
 // Owns the unbound child: always killed and reaped, whatever the test outcome.
 class ChildProcess {
@@ -328,7 +314,7 @@ TEST(UnboundDnstapTest, ClientQueriesAndResponsesFromRealUnbound) {
   std::map<Transport, int> got_transports;
   for (const Query& q : queries) ++want_names[q.name];
   size_t probes = 0;
-  for (const RecordingSink::Seen& s : sink.seen) {
+  for (const test_support::Seen& s : sink.seen) {
     const RawDnsObservation& o = s.obs;
     EXPECT_GE(o.rcode, 0) << s.qname;
     EXPECT_GE(o.query_time_ns, 0) << s.qname;
