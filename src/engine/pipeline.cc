@@ -7,17 +7,12 @@
 #include <limits>
 #include <thread>
 
+#include "common/int_math.h"
 #include "engine/spsc_queue.h"
 #include "ingest/normalizer.h"
 
 namespace dnsight {
 namespace {
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 struct Work {
   enum class Kind : uint8_t { kBatch, kWatermark, kStop } kind = Kind::kBatch;

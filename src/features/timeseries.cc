@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/int_math.h"
+
 namespace dnsight {
 namespace {
 
@@ -35,12 +37,6 @@ double MedianInPlace(double* v, size_t n) {
   if (n % 2 == 1) return upper;
   const double lower = *std::max_element(v, v + mid);
   return lower + (upper - lower) / 2;
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
 }
 
 }  // namespace

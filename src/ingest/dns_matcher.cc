@@ -315,4 +315,12 @@ void DnsTransactionMatcher::Flush() {
   while (m.oldest != kNil) m.EmitUnanswered(m.oldest);
 }
 
+void AppendMatcherCounters(const DnsMatcherCounters& c,
+                           std::vector<std::pair<std::string, uint64_t>>* out) {
+  out->emplace_back("matched", c.matched);
+  out->emplace_back("unanswered", c.unanswered);
+  out->emplace_back("unmatched_responses", c.unmatched_responses);
+  out->emplace_back("pending_overflow", c.pending_overflow);
+}
+
 }  // namespace dnsight

@@ -14,6 +14,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "dnsight/dns_wire.h"
 #include "dnsight/observation.h"
@@ -26,6 +29,10 @@ struct DnsMatcherCounters {
   uint64_t unmatched_responses = 0;
   uint64_t pending_overflow = 0;
 };
+
+// Appends the counters as name/value pairs (for DnsSource::Counters()).
+void AppendMatcherCounters(const DnsMatcherCounters& c,
+                           std::vector<std::pair<std::string, uint64_t>>* out);
 
 class DnsTransactionMatcher {
  public:

@@ -577,11 +577,8 @@ std::vector<std::pair<std::string, uint64_t>> DnstapCounterList(const DnstapSour
       {"queries", c.decoder.queries},
       {"responses", c.decoder.responses},
       {"filtered", c.decoder.filtered},
-      {"matched", c.matcher.matched},
-      {"unanswered", c.matcher.unanswered},
-      {"unmatched_responses", c.matcher.unmatched_responses},
-      {"pending_overflow", c.matcher.pending_overflow},
   };
+  AppendMatcherCounters(c.matcher, &out);
   for (size_t i = 0; i < c.protocol_errors.size(); ++i) {
     if (c.protocol_errors[i] == 0) continue;
     out.emplace_back("protocol_error_" + std::string(FstrmErrorName(static_cast<FstrmError>(i))),

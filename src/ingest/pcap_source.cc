@@ -269,24 +269,22 @@ namespace dnsight {
 
 std::vector<std::pair<std::string, uint64_t>> PcapSource::Counters() const {
   const PcapSourceCounters c = counters();
-  return {{"packets", c.packets},
-          {"bytes", c.bytes},
-          {"snaplen_truncated", c.snaplen_truncated},
-          {"non_dns", c.non_dns},
-          {"ip_fragments", c.ip_fragments},
-          {"dns_messages", c.dns_messages},
-          {"dns_queries", c.dns_queries},
-          {"dns_responses", c.dns_responses},
-          {"pcap_received", c.pcap_received},
-          {"pcap_dropped", c.pcap_dropped},
-          {"pcap_if_dropped", c.pcap_if_dropped},
-          {"tcp_messages", c.tcp.messages},
-          {"tcp_gaps", c.tcp.gaps},
-          {"tcp_flows_evicted", c.tcp.flows_evicted},
-          {"matched", c.matcher.matched},
-          {"unanswered", c.matcher.unanswered},
-          {"unmatched_responses", c.matcher.unmatched_responses},
-          {"pending_overflow", c.matcher.pending_overflow}};
+  std::vector<std::pair<std::string, uint64_t>> out = {{"packets", c.packets},
+                                                       {"bytes", c.bytes},
+                                                       {"snaplen_truncated", c.snaplen_truncated},
+                                                       {"non_dns", c.non_dns},
+                                                       {"ip_fragments", c.ip_fragments},
+                                                       {"dns_messages", c.dns_messages},
+                                                       {"dns_queries", c.dns_queries},
+                                                       {"dns_responses", c.dns_responses},
+                                                       {"pcap_received", c.pcap_received},
+                                                       {"pcap_dropped", c.pcap_dropped},
+                                                       {"pcap_if_dropped", c.pcap_if_dropped},
+                                                       {"tcp_messages", c.tcp.messages},
+                                                       {"tcp_gaps", c.tcp.gaps},
+                                                       {"tcp_flows_evicted", c.tcp.flows_evicted}};
+  AppendMatcherCounters(c.matcher, &out);
+  return out;
 }
 
 }  // namespace dnsight
