@@ -1,14 +1,30 @@
-// The `dnsight` binary: subcommands over the engine.
+// The `dnsight` binary: subcommands over the engine and the feature store.
 //
-//   dnsight run      --config dnsight.yaml [--threads N] [--source TYPE:PATH]... [--features PATH]
-//   dnsight validate --config dnsight.yaml    check a config; print views, versions, features
+//   dnsight run       --config dnsight.yaml [--threads N] [--source TYPE:PATH]... [--features PATH]
+//   dnsight backfill  --config dnsight.yaml --source TYPE:PATH... [--from T] [--to T] [--views a,b] [--online]
+//   dnsight features historical --config dnsight.yaml --spine rows.csv [--views a,b] [--output P]
+//   dnsight registry  list|describe|diff|register --config dnsight.yaml [--view V] ...
+//   dnsight validate  --config dnsight.yaml    check a config; print views, versions, features
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
-#include <iostream>
-#include <thread>
 
 #include "cli/run_command.h"
+#include "cli/store_commands.h"
+
+namespace {
+
+void AddRunFlags(CLI::App* cmd, dnsight::RunOptions* run) {
+  cmd->add_option("-c,--config", run->config_path, "config file (YAML)")->required();
+  cmd->add_option("-t,--threads", run->threads, "shard threads (overrides engine.threads)");
+  cmd->add_option("--source", run->extra_sources,
+                  "source TYPE:PATH, e.g. pcap_file:x.pcap, dnstap_file:x.fstrm, jsonl:-, "
+                  "dnstap_unix:/run/x.sock (replaces the config's sources)");
+  cmd->add_option("--features", run->features_path, "feature output (overrides output.features)");
+  cmd->add_option("--counters", run->counters_path, "write counters JSON here at exit");
+  cmd->add_option("--views", run->views, "only these views (comma-separated)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"dnsight: streaming features and anomaly detection for DNS telemetry"};
@@ -16,15 +32,44 @@ int main(int argc, char** argv) {
 
   dnsight::RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "ingest DNS telemetry and emit windowed features");
-  run_cmd->add_option("-c,--config", run.config_path, "config file (YAML)")->required();
-  run_cmd->add_option("-t,--threads", run.threads, "shard threads (overrides engine.threads)");
-  run_cmd->add_option(
-      "--source", run.extra_sources,
-      "extra source TYPE:PATH, e.g. pcap_file:x.pcap, jsonl:-, dnstap_unix:/run/x.sock "
-      "(replaces the config's sources)");
-  run_cmd->add_option("--features", run.features_path,
-                      "feature output (overrides output.features)");
-  run_cmd->add_option("--counters", run.counters_path, "write counters JSON here at exit");
+  AddRunFlags(run_cmd, &run);
+
+  dnsight::RunOptions backfill;
+  backfill.backfill = true;
+  auto* backfill_cmd = app.add_subcommand(
+      "backfill", "replay raw history through the same views into the offline store");
+  AddRunFlags(backfill_cmd, &backfill);
+  backfill_cmd->add_option("--from", backfill.from, "first event time (RFC 3339, inclusive)");
+  backfill_cmd->add_option("--to", backfill.to, "end of event time (RFC 3339, exclusive)");
+  backfill_cmd->add_flag("--online", backfill.backfill_online,
+                         "also write the latest values to the online store");
+
+  auto* features_cmd = app.add_subcommand("features", "read features from the store");
+  features_cmd->require_subcommand(1);
+  dnsight::HistoricalOptions hist;
+  auto* hist_cmd = features_cmd->add_subcommand(
+      "historical", "point-in-time training set for a spine of (entity, timestamp[, label])");
+  hist_cmd->add_option("-c,--config", hist.config_path, "config file (YAML)")->required();
+  hist_cmd->add_option("--spine", hist.spine_path, "CSV with entity,timestamp[,label]")
+      ->required();
+  hist_cmd->add_option("--views", hist.views, "views to join, name or name@version (default all)");
+  hist_cmd->add_option("-o,--output", hist.output, "output file (default stdout)");
+  hist_cmd->add_option("--format", hist.format, "csv or jsonl (default from the extension)");
+
+  dnsight::RegistryOptions reg;
+  dnsight::RunOptions reg_backfill;
+  reg_backfill.backfill = true;
+  auto* reg_cmd = app.add_subcommand("registry", "list, describe, diff and register feature views");
+  reg_cmd->add_option("action", reg.action, "list | describe | diff | register")->required();
+  reg_cmd->add_option("view", reg.view, "view name (register: comma-separated, default all)");
+  reg_cmd->add_option("-c,--config", reg.config_path, "config file (YAML)")->required();
+  reg_cmd->add_option("--from-version", reg.from_version, "diff: older version (default previous)");
+  reg_cmd->add_option("--to-version", reg.to_version, "diff: newer version (default latest)");
+  reg_cmd->add_option("--backfill-from", reg_backfill.from,
+                      "register: then backfill the view(s) from this time (RFC 3339)");
+  reg_cmd->add_option("--backfill-to", reg_backfill.to, "register: backfill up to this time");
+  reg_cmd->add_option("--source", reg_backfill.extra_sources,
+                      "register: raw history to backfill from (TYPE:PATH)");
 
   std::string validate_path;
   auto* validate_cmd = app.add_subcommand("validate", "check a config and list its feature views");
@@ -33,6 +78,25 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*run_cmd) return dnsight::RunCommand(run);
+  if (*backfill_cmd) {
+    if (backfill.extra_sources.empty()) {
+      std::fprintf(stderr, "dnsight: backfill needs at least one --source\n");
+      return 2;
+    }
+    return dnsight::RunCommand(backfill);
+  }
+  if (*hist_cmd) return dnsight::HistoricalCommand(hist);
+  if (*reg_cmd) {
+    const int rc = dnsight::RegistryCommand(reg);
+    if (rc != 0 || reg.action != "register" || reg_backfill.from.empty()) return rc;
+    if (reg_backfill.extra_sources.empty()) {
+      std::fprintf(stderr, "dnsight: --backfill-from needs --source\n");
+      return 2;
+    }
+    reg_backfill.config_path = reg.config_path;
+    reg_backfill.views = reg.view;
+    return dnsight::RunCommand(reg_backfill);
+  }
   if (*validate_cmd) return dnsight::ValidateCommand(validate_path);
   return 2;
 }

@@ -15,7 +15,10 @@
 #include "engine/config.h"
 #include "engine/pipeline.h"
 #include "engine/row_writer.h"
+#include "cli/store_setup.h"
+#include "common/time_util.h"
 #include "engine/source_factory.h"
+#include "store/store_sink.h"
 
 namespace dnsight {
 namespace {
@@ -33,14 +36,15 @@ void AppendCounterMap(const std::map<std::string, uint64_t, std::less<>>& m, std
   out->push_back('}');
 }
 
-std::string CountersJson(const Pipeline& p,
-                         const std::vector<std::unique_ptr<DnsSource>>& sources) {
+std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<DnsSource>>& sources,
+                         const StoreRowSink* store) {
   const PipelineCounters c = p.counters();
   std::string j = "{\"engine\":{";
   j += "\"observations\":" + std::to_string(c.observations);
   j += ",\"events\":" + std::to_string(c.events);
   j += ",\"late_admitted\":" + std::to_string(c.late_admitted);
   j += ",\"late_dropped\":" + std::to_string(c.late_dropped);
+  j += ",\"out_of_range\":" + std::to_string(c.out_of_range);
   j += ",\"rows\":" + std::to_string(c.rows);
   j += ",\"evictions\":" + std::to_string(c.evictions);
   j += ",\"entities_created\":" + std::to_string(c.entities_created);
@@ -74,7 +78,16 @@ std::string CountersJson(const Pipeline& p,
     }
     j += "}}";
   }
-  j += "]}";
+  j += "]";
+  if (store != nullptr) {
+    const StoreSinkCounters sc = store->counters();
+    j += ",\"store\":{\"offline_rows\":" + std::to_string(sc.offline_rows);
+    j += ",\"offline_blocks\":" + std::to_string(sc.offline_blocks);
+    j += ",\"online_records\":" + std::to_string(sc.online_records);
+    j += ",\"partitions_expired\":" + std::to_string(sc.partitions_expired);
+    j += ",\"errors\":" + std::to_string(sc.errors) + "}";
+  }
+  j += "}";
   return j;
 }
 
@@ -106,10 +119,28 @@ SourceConfig ParseSourceFlag(const std::string& flag) {
 int RunCommand(const RunOptions& options) {
   EngineConfig cfg;
   std::vector<std::unique_ptr<DnsSource>> sources;
-  std::unique_ptr<JsonLinesRowSink> sink;
+  std::unique_ptr<JsonLinesRowSink> json_sink;
+  FeatureStoreHandles store;
+  std::unique_ptr<StoreRowSink> store_sink;
+  RowSink* sink = nullptr;
+  SystemClock clock;
   try {
     cfg = LoadConfig(options.config_path);
     if (options.threads > 0) cfg.engine.threads = options.threads;
+    if (Status s = SelectViews(options.views, &cfg); !s.ok()) throw ConfigError(s.message());
+    if (options.backfill) {
+      if (cfg.store.path.empty())
+        throw ConfigError(options.config_path + ": backfill needs a 'store' section with a path");
+      cfg.engine.idle_advance_ns = 0;  // pure event time
+      cfg.output.features = "";        // history goes to the store unless --features is given
+      const auto bound = [](const std::string& text, const char* flag) {
+        auto t = ParseRfc3339(text);
+        if (!t) throw ConfigError(std::string(flag) + ": bad RFC 3339 time '" + text + "'");
+        return *t;
+      };
+      if (!options.from.empty()) cfg.engine.accept_from_ns = bound(options.from, "--from");
+      if (!options.to.empty()) cfg.engine.accept_to_ns = bound(options.to, "--to");
+    }
     if (!options.features_path.empty()) cfg.output.features = options.features_path;
     if (!options.counters_path.empty()) cfg.output.counters = options.counters_path;
     if (!options.extra_sources.empty()) {
@@ -118,8 +149,19 @@ int RunCommand(const RunOptions& options) {
     }
     if (cfg.sources.empty()) throw ConfigError(options.config_path + ": no sources configured");
     for (const auto& s : cfg.sources) sources.push_back(MakeSource(s));
-    sink = std::make_unique<JsonLinesRowSink>(cfg.output.features, cfg.output.late_events,
-                                              cfg.output.dead_letter);
+    json_sink = std::make_unique<JsonLinesRowSink>(cfg.output.features, cfg.output.late_events,
+                                                   cfg.output.dead_letter);
+    sink = json_sink.get();
+    if (!cfg.store.path.empty()) {
+      auto opened = OpenFeatureStore(cfg, !options.backfill || options.backfill_online);
+      if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
+      store = std::move(opened.value());
+      if (Status s = RegisterConfigViews(*store.registry, cfg, clock.NowNs()); !s.ok())
+        throw std::runtime_error(s.ToString());
+      store_sink = std::make_unique<StoreRowSink>(store.offline.get(), store.online.get(), sink,
+                                                  cfg.store.offline_partition_ns);
+      sink = store_sink.get();
+    }
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "dnsight: config error: %s\n", e.what());
     return 2;
@@ -153,7 +195,6 @@ int RunCommand(const RunOptions& options) {
   });
 
   // Processing-time ticks let quiet live input close its panes (engine.idle_advance).
-  SystemClock clock;
   std::atomic<bool> sources_done{false};
   std::thread ticker([&] {
     while (!sources_done.load()) {
@@ -179,7 +220,7 @@ int RunCommand(const RunOptions& options) {
   sources_done.store(true);
   ticker.join();
   pipeline.Finish();
-  sink->Flush();
+  json_sink->Flush();
   {
     std::lock_guard lock(stop_mu);
     done = true;
@@ -187,7 +228,7 @@ int RunCommand(const RunOptions& options) {
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
 
-  const std::string counters = CountersJson(pipeline, sources);
+  const std::string counters = CountersJson(pipeline, sources, store_sink.get());
   if (!cfg.output.counters.empty()) {
     std::ofstream out(cfg.output.counters);
     out << counters << '\n';

@@ -13,6 +13,13 @@ struct RunOptions {
   std::vector<std::string> extra_sources;
   std::string features_path;
   std::string counters_path;
+  std::string views;  // comma-separated subset of the config's views ("" = all)
+  // Backfill: replay files in event time into the store (offline; online too with
+  // backfill_online), with no idle advance and no API. from/to bound event time.
+  bool backfill = false;
+  bool backfill_online = false;
+  std::string from;  // RFC 3339, inclusive
+  std::string to;    // RFC 3339, exclusive
 };
 
 int RunCommand(const RunOptions& options);

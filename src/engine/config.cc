@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/digest.h"
 #include "common/dns_names.h"
 #include "common/time_util.h"
 
@@ -252,10 +253,33 @@ AggregationSpec ParseAggregation(const Node& n, bool* per_second) {
 
 FeatureView ParseView(const Node& n, const EngineOptions& engine) {
   n.OnlyKeys({"name", "entity", "prefix_v4", "prefix_v6", "filter", "windows", "aggregations",
-              "transforms", "owner", "description"});
+              "transforms", "owner", "description", "sensitivity", "allowed_roles", "ttl",
+              "retention"});
   FeatureView v;
   if (!n.Has("name")) n.Fail("missing 'name'");
   v.name = n["name"].Str();
+  // The name becomes a directory in the store and a key in the API.
+  if (v.name.empty() || v.name.size() > 128 || v.name[0] == '.' ||
+      v.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+          std::string::npos)
+    n["name"].Fail("view names use letters, digits, '_', '-' and '.' (at most 128)");
+  if (n.Has("sensitivity")) {
+    v.sensitivity = n["sensitivity"].Str();
+    if (v.sensitivity != "normal" && v.sensitivity != "sensitive")
+      n["sensitivity"].Fail("expected normal or sensitive");
+  }
+  if (n.Has("allowed_roles")) {
+    const Node roles = n["allowed_roles"];
+    roles.ExpectSequence();
+    for (size_t i = 0; i < roles.size(); ++i) {
+      const std::string r = roles.At(i).Str();
+      if (r != "reader" && r != "trainer" && r != "admin")
+        roles.At(i).Fail("unknown role '" + r + "' (expected reader, trainer or admin)");
+      v.allowed_roles.push_back(r);
+    }
+  }
+  if (n.Has("ttl")) v.ttl_ns = n["ttl"].Duration();
+  if (n.Has("retention")) v.retention_ns = n["retention"].Duration();
   if (!n.Has("entity")) n.Fail("missing 'entity'");
   const std::string entity = n["entity"].Str();
   if (!ParseEntityKind(entity, &v.entity))
@@ -410,6 +434,83 @@ void ParseOutput(const Node& n, OutputOptions* o) {
   if (n.Has("counters")) o->counters = n["counters"].Str();
 }
 
+void ParseStore(const Node& n, StoreConfig* s) {
+  n.OnlyKeys({"path", "online", "redis", "offline", "offline_partition", "offline_sync"});
+  if (n.Has("path")) s->path = n["path"].Str();
+  if (n.Has("online")) {
+    s->online = n["online"].Str();
+    if (s->online != "embedded" && s->online != "redis" && s->online != "none")
+      n["online"].Fail("expected embedded, redis or none");
+  }
+  if (n.Has("redis")) {
+    const Node r = n["redis"];
+    r.OnlyKeys({"host", "port", "unix_socket", "db", "key_prefix"});
+    if (r.Has("host")) s->redis_host = r["host"].Str();
+    if (r.Has("port")) s->redis_port = static_cast<int>(r["port"].Int(1, 65535));
+    if (r.Has("unix_socket")) s->redis_unix_socket = r["unix_socket"].Str();
+    if (r.Has("db")) s->redis_db = static_cast<int>(r["db"].Int(0, 1 << 16));
+    if (r.Has("key_prefix")) s->redis_key_prefix = r["key_prefix"].Str();
+  }
+  if (n.Has("offline")) s->offline = n["offline"].Bool();
+  if (n.Has("offline_partition")) {
+    s->offline_partition_ns = n["offline_partition"].Duration();
+    if (s->offline_partition_ns % 60'000'000'000 != 0)
+      n["offline_partition"].Fail("must be a whole number of minutes");
+  }
+  if (n.Has("offline_sync")) s->offline_sync = n["offline_sync"].Bool();
+  if (s->path.empty() && (s->online == "embedded" || s->offline))
+    n.Fail("'path' is needed for the embedded online store and the offline store");
+}
+
+void ParseApi(const Node& n, ApiConfig* a) {
+  n.OnlyKeys({"listen", "tls_cert", "tls_key", "tokens", "audit_log", "threads"});
+  if (n.Has("listen")) {
+    a->listen = n["listen"].Str();
+    const size_t colon = a->listen.rfind(':');
+    if (colon == std::string::npos || colon + 1 == a->listen.size() ||
+        a->listen.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      n["listen"].Fail("expected host:port, e.g. 127.0.0.1:8080 (port 0 = any free port)");
+  }
+  if (n.Has("tls_cert")) a->tls_cert = n["tls_cert"].Str();
+  if (n.Has("tls_key")) a->tls_key = n["tls_key"].Str();
+  if (a->tls_cert.empty() != a->tls_key.empty()) n.Fail("TLS needs both 'tls_cert' and 'tls_key'");
+  if (n.Has("audit_log")) a->audit_log = n["audit_log"].Str();
+  if (n.Has("threads")) a->threads = static_cast<int>(n["threads"].Int(1, 256));
+  if (n.Has("tokens")) {
+    const Node ts = n["tokens"];
+    ts.ExpectSequence();
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const Node t = ts.At(i);
+      t.OnlyKeys({"name", "role", "sha256", "token"});
+      ApiTokenConfig tok;
+      if (!t.Has("name") || !t.Has("role")) t.Fail("a token needs 'name' and 'role'");
+      tok.name = t["name"].Str();
+      tok.role = t["role"].Str();
+      if (tok.role != "reader" && tok.role != "trainer" && tok.role != "admin")
+        t["role"].Fail("unknown role '" + tok.role + "' (expected reader, trainer or admin)");
+      if (t.Has("sha256") == t.Has("token")) t.Fail("give exactly one of 'sha256' or 'token'");
+      if (t.Has("sha256")) {
+        tok.sha256 = t["sha256"].Str();
+        if (tok.sha256.size() != 64 ||
+            tok.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+          t["sha256"].Fail("expected 64 lowercase hex digits");
+      } else {
+        tok.sha256 = Sha256Hex(t["token"].Str());
+      }
+      a->tokens.push_back(std::move(tok));
+    }
+  }
+}
+
+void ParseLeases(const Node& n, LeaseConfig* l) {
+  n.OnlyKeys({"files"});
+  if (n.Has("files")) {
+    const Node f = n["files"];
+    f.ExpectSequence();
+    for (size_t i = 0; i < f.size(); ++i) l->files.push_back(f.At(i).Str());
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -425,7 +526,10 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
   EngineConfig cfg;
   cfg.path = name;
   const Node top(root, name, "");
-  top.OnlyKeys({"sources", "redaction", "engine", "output", "views"});
+  top.OnlyKeys({"sources", "redaction", "engine", "output", "store", "api", "leases", "views"});
+  if (top.Has("store")) ParseStore(top["store"], &cfg.store);
+  if (top.Has("api")) ParseApi(top["api"], &cfg.api);
+  if (top.Has("leases")) ParseLeases(top["leases"], &cfg.leases);
   if (top.Has("engine")) ParseEngine(top["engine"], &cfg.engine);
   if (top.Has("redaction")) ParseRedaction(top["redaction"], &cfg.redaction);
   if (top.Has("output")) ParseOutput(top["output"], &cfg.output);

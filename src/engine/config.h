@@ -7,6 +7,7 @@
 // Unknown keys are errors too, so a typo never silently falls back to a default.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -53,6 +54,10 @@ struct EngineOptions {
   // (e.g. spoofed client addresses). Cost: roughly 10-40 KB per entity with the default
   // feature set (see BENCHMARKS.md).
   size_t max_entities_per_view = 200'000;
+  // Event-time range accepted (backfill --from/--to; not settable in YAML). Events outside
+  // it are counted as out_of_range and not aggregated.
+  int64_t accept_from_ns = INT64_MIN;
+  int64_t accept_to_ns = INT64_MAX;
   size_t batch_size = 4096;
   size_t queue_batches = 64;  // per shard; the reader blocks when a shard falls behind
 };
@@ -65,12 +70,50 @@ struct OutputOptions {
   std::string counters;  // JSON counters written at exit ("" = stderr summary only)
 };
 
+// Feature store (README: "store"). Everything lives under `path` unless set otherwise.
+struct StoreConfig {
+  std::string path;             // "" = no store: features go only to output.features
+  std::string online = "embedded";  // embedded | redis | none
+  std::string redis_host = "127.0.0.1";
+  int redis_port = 6379;
+  std::string redis_unix_socket;
+  int redis_db = 0;
+  std::string redis_key_prefix = "dnsight:";
+  bool offline = true;               // append closed windows to <path>/offline
+  int64_t offline_partition_ns = 3'600'000'000'000;
+  bool offline_sync = false;         // fdatasync each block (power-loss safe, slower)
+};
+
+struct ApiTokenConfig {
+  std::string name;
+  std::string role;    // reader | trainer | admin
+  std::string sha256;  // hex digest of the token (a plain `token:` in YAML is hashed at load)
+};
+
+// HTTP serving API (README: "api"). Served by `dnsight run` and `dnsight serve`.
+struct ApiConfig {
+  std::string listen;  // "127.0.0.1:8080"; "" = no API
+  std::string tls_cert;  // PEM files; both set = HTTPS
+  std::string tls_key;
+  std::vector<ApiTokenConfig> tokens;  // none = no auth (loopback setups only)
+  std::string audit_log;               // "" = <store.path>/audit.jsonl
+  int threads = 4;
+};
+
+// DHCP / lease history for the `device` entity (README: "leases").
+struct LeaseConfig {
+  std::vector<std::string> files;  // JSON lines {"ip","device","from","to"}
+};
+
 struct EngineConfig {
   std::string path;
   std::vector<SourceConfig> sources;
   RedactionOptions redaction;
   EngineOptions engine;
   OutputOptions output;
+  StoreConfig store;
+  ApiConfig api;
+  LeaseConfig leases;
   std::vector<FeatureView> views;
 };
 

@@ -200,6 +200,16 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
     return;
   }
   const DnsEvent& e = m.batch->events.back();
+  const auto drop_last = [&] {
+    const uint32_t arena_end = e.qname_off;  // e dies with pop_back
+    m.batch->events.pop_back();
+    m.batch->arena.resize(arena_end);
+  };
+  if (e.ts_ns < m.cfg.engine.accept_from_ns || e.ts_ns >= m.cfg.engine.accept_to_ns) {
+    ++m.counters.out_of_range;
+    drop_last();
+    return;
+  }
   const int64_t pane_ns = m.cfg.engine.pane_ns;
   const int64_t pane = FloorDiv(e.ts_ns, pane_ns);
   if (pane < m.first_open_pane) {
@@ -208,9 +218,7 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
       ++m.counters.late_dropped;
       ++source.late_dropped;
       m.sink.WriteLate(*m.batch, e, watermark);
-      const uint32_t arena_end = e.qname_off;  // e dies with pop_back
-      m.batch->events.pop_back();
-      m.batch->arena.resize(arena_end);
+      drop_last();
       return;
     }
     ++m.counters.late_admitted;

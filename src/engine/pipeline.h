@@ -52,6 +52,7 @@ struct PipelineCounters {
   uint64_t events = 0;  // normalized and routed
   uint64_t late_admitted = 0;
   uint64_t late_dropped = 0;
+  uint64_t out_of_range = 0;  // outside engine.accept_from/to (backfill ranges)
   uint64_t rows = 0;
   uint64_t evictions = 0;
   uint64_t entities = 0;  // live at the end

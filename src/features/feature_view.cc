@@ -117,6 +117,7 @@ std::string FeatureView::Finalize() {
     transform_source_index.push_back(found);
   }
   for (const auto& t : transforms) feature_names.push_back(t.source_feature + "_" + t.spec.name);
+  if (ttl_ns == 0) ttl_ns = longest_window_ns;
   const std::string canon = CanonicalForm();
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(canon.data(), canon.size()));

@@ -49,8 +49,13 @@ struct FeatureView {
   std::vector<bool> per_second;  // parallel to aggregations: divide by window seconds
   std::vector<int64_t> windows_ns;
   std::vector<FeatureTransform> transforms;
+  // Metadata: not part of the computation, so not part of the version.
   std::string owner;
   std::string description;
+  std::string sensitivity = "normal";      // normal | sensitive
+  std::vector<std::string> allowed_roles;  // roles that may read a sensitive view
+  int64_t ttl_ns = 0;  // online/PIT values older than this read as absent; 0 = longest window
+  int64_t retention_ns = 0;  // offline history kept; 0 = forever
 
   // Derived at load (Finalize()).
   std::string version;                      // 16 hex digits

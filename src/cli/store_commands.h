@@ -1,0 +1,26 @@
+// Feature-store subcommands: `features historical` and `registry …`. Each returns a
+// process exit code: 0 success, 1 runtime failure, 2 bad config or usage.
+#pragma once
+
+#include <string>
+
+namespace dnsight {
+
+struct HistoricalOptions {
+  std::string config_path;
+  std::string spine_path;   // CSV: entity,timestamp[,label]
+  std::string views;        // comma-separated, each "name" or "name@version"
+  std::string output = "-"; // file or stdout
+  std::string format;       // csv | jsonl ("" = from the output's extension, else csv)
+};
+int HistoricalCommand(const HistoricalOptions& o);
+
+struct RegistryOptions {
+  std::string config_path;
+  std::string action;  // list | describe | diff | register
+  std::string view;
+  std::string from_version, to_version;  // diff ("" = previous / latest)
+};
+int RegistryCommand(const RegistryOptions& o);
+
+}  // namespace dnsight

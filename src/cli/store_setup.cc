@@ -1,0 +1,81 @@
+#include "cli/store_setup.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace dnsight {
+
+Result<FeatureStoreHandles> OpenFeatureStore(const EngineConfig& cfg, bool want_online) {
+  const StoreConfig& sc = cfg.store;
+  FeatureStoreHandles h;
+  auto reg = Registry::Open(sc.path + "/registry");
+  if (!reg.ok()) return reg.status();
+  h.registry = std::move(reg.value());
+  if (sc.offline) {
+    OfflineOptions o;
+    o.dir = sc.path + "/offline";
+    o.partition_ns = sc.offline_partition_ns;
+    o.sync = sc.offline_sync;
+    auto off = OfflineStore::Open(o);
+    if (!off.ok()) return off.status();
+    h.offline = std::move(off.value());
+  }
+  if (want_online && sc.online == "embedded") {
+    auto on = OpenEmbeddedOnlineStore(sc.path + "/online");
+    if (!on.ok()) return on.status();
+    h.online = std::move(on.value());
+  } else if (want_online && sc.online == "redis") {
+    RedisOptions r;
+    r.host = sc.redis_host;
+    r.port = sc.redis_port;
+    r.unix_socket = sc.redis_unix_socket;
+    r.db = sc.redis_db;
+    r.key_prefix = sc.redis_key_prefix;
+    auto on = OpenRedisOnlineStore(r);
+    if (!on.ok()) return on.status();
+    h.online = std::move(on.value());
+  }
+  return h;
+}
+
+std::vector<std::string> SourceNames(const EngineConfig& cfg) {
+  std::vector<std::string> out;
+  for (const auto& s : cfg.sources) {
+    if (s.type == "dnstap_tcp") out.push_back(s.type + ":" + s.address + ":" + std::to_string(s.port));
+    else if (s.type == "pcap_live") out.push_back(s.type + ":" + s.interface);
+    else out.push_back(s.type + ":" + s.path);
+  }
+  return out;
+}
+
+Status RegisterConfigViews(Registry& registry, const EngineConfig& cfg, int64_t now_ns) {
+  const auto sources = SourceNames(cfg);
+  for (const auto& v : cfg.views) {
+    auto added = registry.Register(DescribeView(v, sources, now_ns));
+    if (!added.ok()) return added.status();
+    if (*added)
+      std::fprintf(stderr, "dnsight: registered view %s version %s\n", v.name.c_str(),
+                   v.version.c_str());
+  }
+  return Status::Ok();
+}
+
+Status SelectViews(const std::string& names, EngineConfig* cfg) {
+  if (names.empty()) return Status::Ok();
+  std::vector<FeatureView> kept;
+  std::istringstream is(names);
+  for (std::string name; std::getline(is, name, ',');) {
+    bool found = false;
+    for (const auto& v : cfg->views) {
+      if (v.name == name) {
+        kept.push_back(v);
+        found = true;
+      }
+    }
+    if (!found) return Status::NotFound("no view '" + name + "' in " + cfg->path);
+  }
+  cfg->views = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace dnsight
