@@ -1,10 +1,11 @@
 // The `dnsight` binary: subcommands over the engine and the feature store.
 //
 //   dnsight run       --config dnsight.yaml [--threads N] [--source TYPE:PATH]... [--features PATH]
-//   dnsight backfill  --config dnsight.yaml --source TYPE:PATH... [--from T] [--to T] [--views a,b] [--online]
-//   dnsight features historical --config dnsight.yaml --spine rows.csv [--views a,b] [--output P]
-//   dnsight registry  list|describe|diff|register --config dnsight.yaml [--view V] ...
-//   dnsight validate  --config dnsight.yaml    check a config; print views, versions, features
+//   dnsight backfill  --config dnsight.yaml --source TYPE:PATH... [--from T] [--to T] [--views a,b]
+//   [--online] dnsight features historical --config dnsight.yaml --spine rows.csv [--views a,b]
+//   [--output P] dnsight features export --config dnsight.yaml --view V [--from T] [--to T] dnsight
+//   registry  list|describe|diff|register --config dnsight.yaml [--view V] ... dnsight validate
+//   --config dnsight.yaml    check a config; print views, versions, features
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -50,11 +51,19 @@ int main(int argc, char** argv) {
   auto* hist_cmd = features_cmd->add_subcommand(
       "historical", "point-in-time training set for a spine of (entity, timestamp[, label])");
   hist_cmd->add_option("-c,--config", hist.config_path, "config file (YAML)")->required();
-  hist_cmd->add_option("--spine", hist.spine_path, "CSV with entity,timestamp[,label]")
-      ->required();
+  hist_cmd->add_option("--spine", hist.spine_path, "CSV with entity,timestamp[,label]")->required();
   hist_cmd->add_option("--views", hist.views, "views to join, name or name@version (default all)");
   hist_cmd->add_option("-o,--output", hist.output, "output file (default stdout)");
   hist_cmd->add_option("--format", hist.format, "csv or jsonl (default from the extension)");
+
+  dnsight::ExportOptions exp;
+  auto* export_cmd =
+      features_cmd->add_subcommand("export", "offline history of one view as JSON lines");
+  export_cmd->add_option("-c,--config", exp.config_path, "config file (YAML)")->required();
+  export_cmd->add_option("--view", exp.view, "view name")->required();
+  export_cmd->add_option("--from", exp.from, "first window end (RFC 3339, inclusive)");
+  export_cmd->add_option("--to", exp.to, "last window end (RFC 3339, exclusive)");
+  export_cmd->add_option("-o,--output", exp.output, "output file (default stdout)");
 
   dnsight::RegistryOptions reg;
   dnsight::RunOptions reg_backfill;
@@ -86,6 +95,7 @@ int main(int argc, char** argv) {
     return dnsight::RunCommand(backfill);
   }
   if (*hist_cmd) return dnsight::HistoricalCommand(hist);
+  if (*export_cmd) return dnsight::ExportCommand(exp);
   if (*reg_cmd) {
     const int rc = dnsight::RegistryCommand(reg);
     if (rc != 0 || reg.action != "register" || reg_backfill.from.empty()) return rc;

@@ -11,12 +11,12 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/store_setup.h"
+#include "common/time_util.h"
 #include "dnsight/clock.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
 #include "engine/row_writer.h"
-#include "cli/store_setup.h"
-#include "common/time_util.h"
 #include "engine/source_factory.h"
 #include "store/store_sink.h"
 

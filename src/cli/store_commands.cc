@@ -7,6 +7,7 @@
 #include "cli/store_setup.h"
 #include "common/time_util.h"
 #include "dnsight/clock.h"
+#include "engine/row_writer.h"
 #include "store/point_in_time.h"
 
 namespace dnsight {
@@ -32,6 +33,18 @@ bool WriteOutput(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   return static_cast<bool>(out);
+}
+
+// An optional RFC 3339 bound: empty leaves *out as it is.
+bool ParseBound(const std::string& text, const char* flag, int64_t* out) {
+  if (text.empty()) return true;
+  const auto t = ParseRfc3339(text);
+  if (!t) {
+    std::fprintf(stderr, "dnsight: %s: bad RFC 3339 time '%s'\n", flag, text.c_str());
+    return false;
+  }
+  *out = *t;
+  return true;
 }
 
 }  // namespace
@@ -78,10 +91,13 @@ int HistoricalCommand(const HistoricalOptions& o) {
   }
   std::string format = o.format;
   if (format.empty())
-    format = o.output.size() > 6 && o.output.substr(o.output.size() - 6) == ".jsonl" ? "jsonl" : "csv";
+    format =
+        o.output.size() > 6 && o.output.substr(o.output.size() - 6) == ".jsonl" ? "jsonl" : "csv";
   std::string out;
-  if (format == "jsonl") AppendTrainingSetJsonl(*spine, *ts, &out);
-  else if (format == "csv") AppendTrainingSetCsv(*spine, *ts, &out);
+  if (format == "jsonl")
+    AppendTrainingSetJsonl(*spine, *ts, &out);
+  else if (format == "csv")
+    AppendTrainingSetCsv(*spine, *ts, &out);
   else {
     std::fprintf(stderr, "dnsight: --format must be csv or jsonl\n");
     return 2;
@@ -100,6 +116,55 @@ int HistoricalCommand(const HistoricalOptions& o) {
                static_cast<unsigned long long>(stats.scan.blocks),
                static_cast<unsigned long long>(stats.scan.rows),
                static_cast<unsigned long long>(stats.scan.corrupt_blocks));
+  return 0;
+}
+
+int ExportCommand(const ExportOptions& o) {
+  EngineConfig cfg;
+  if (!LoadStoreConfig(o.config_path, &cfg)) return 2;
+  int64_t from = INT64_MIN, to = INT64_MAX;
+  if (!ParseBound(o.from, "--from", &from) || !ParseBound(o.to, "--to", &to)) return 2;
+  auto store = OpenFeatureStore(cfg, /*want_online=*/false);
+  if (!store.ok() || !store->offline) {
+    std::fprintf(stderr, "dnsight: %s\n",
+                 store.ok() ? "the offline store is disabled" : store.status().ToString().c_str());
+    return 1;
+  }
+  std::string out;
+  OfflineScanStats stats;
+  Status s = store->offline->Scan(
+      o.view, from, to,
+      [&](const OfflineBlock& b) {
+        for (size_t r = 0; r < b.rows(); ++r) {
+          if (b.window_end_ns[r] < from || b.window_end_ns[r] >= to) continue;
+          out += "{\"entity\":";
+          AppendJsonString(b.entities[r], &out);
+          out += ",\"window_end\":\"" + FormatRfc3339(b.window_end_ns[r]) + "\",\"version\":";
+          AppendJsonString(b.version, &out);
+          out += ",\"features\":{";
+          for (size_t f = 0; f < b.feature_names.size(); ++f) {
+            if (f) out.push_back(',');
+            AppendJsonString(b.feature_names[f], &out);
+            out.push_back(':');
+            AppendJsonNumber(b.value(f, r), &out);
+          }
+          out += "}}\n";
+        }
+        return Status::Ok();
+      },
+      &stats);
+  if (!s.ok()) {
+    std::fprintf(stderr, "dnsight: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  if (!WriteOutput(o.output, out)) {
+    std::fprintf(stderr, "dnsight: cannot write %s\n", o.output.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "dnsight: %llu rows in %llu blocks, %llu corrupt blocks skipped\n",
+               static_cast<unsigned long long>(stats.rows),
+               static_cast<unsigned long long>(stats.blocks),
+               static_cast<unsigned long long>(stats.corrupt_blocks));
   return 0;
 }
 

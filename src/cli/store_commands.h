@@ -8,12 +8,22 @@ namespace dnsight {
 
 struct HistoricalOptions {
   std::string config_path;
-  std::string spine_path;   // CSV: entity,timestamp[,label]
-  std::string views;        // comma-separated, each "name" or "name@version"
-  std::string output = "-"; // file or stdout
-  std::string format;       // csv | jsonl ("" = from the output's extension, else csv)
+  std::string spine_path;    // CSV: entity,timestamp[,label]
+  std::string views;         // comma-separated, each "name" or "name@version"
+  std::string output = "-";  // file or stdout
+  std::string format;        // csv | jsonl ("" = from the output's extension, else csv)
 };
 int HistoricalCommand(const HistoricalOptions& o);
+
+struct ExportOptions {
+  std::string config_path;
+  std::string view;
+  std::string from, to;  // RFC 3339 window-end bounds ("" = unbounded)
+  std::string output = "-";
+};
+// Offline history of one view as JSON lines, one row per (entity, window end), in
+// stored order: {"entity":…,"window_end":…,"version":…,"features":{…}}.
+int ExportCommand(const ExportOptions& o);
 
 struct RegistryOptions {
   std::string config_path;

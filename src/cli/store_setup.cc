@@ -41,9 +41,12 @@ Result<FeatureStoreHandles> OpenFeatureStore(const EngineConfig& cfg, bool want_
 std::vector<std::string> SourceNames(const EngineConfig& cfg) {
   std::vector<std::string> out;
   for (const auto& s : cfg.sources) {
-    if (s.type == "dnstap_tcp") out.push_back(s.type + ":" + s.address + ":" + std::to_string(s.port));
-    else if (s.type == "pcap_live") out.push_back(s.type + ":" + s.interface);
-    else out.push_back(s.type + ":" + s.path);
+    if (s.type == "dnstap_tcp")
+      out.push_back(s.type + ":" + s.address + ":" + std::to_string(s.port));
+    else if (s.type == "pcap_live")
+      out.push_back(s.type + ":" + s.interface);
+    else
+      out.push_back(s.type + ":" + s.path);
   }
   return out;
 }

@@ -260,8 +260,8 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
   v.name = n["name"].Str();
   // The name becomes a directory in the store and a key in the API.
   if (v.name.empty() || v.name.size() > 128 || v.name[0] == '.' ||
-      v.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-          std::string::npos)
+      v.name.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
     n["name"].Fail("view names use letters, digits, '_', '-' and '.' (at most 128)");
   if (n.Has("sensitivity")) {
     v.sensitivity = n["sensitivity"].Str();

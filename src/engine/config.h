@@ -72,16 +72,16 @@ struct OutputOptions {
 
 // Feature store (README: "store"). Everything lives under `path` unless set otherwise.
 struct StoreConfig {
-  std::string path;             // "" = no store: features go only to output.features
+  std::string path;                 // "" = no store: features go only to output.features
   std::string online = "embedded";  // embedded | redis | none
   std::string redis_host = "127.0.0.1";
   int redis_port = 6379;
   std::string redis_unix_socket;
   int redis_db = 0;
   std::string redis_key_prefix = "dnsight:";
-  bool offline = true;               // append closed windows to <path>/offline
+  bool offline = true;  // append closed windows to <path>/offline
   int64_t offline_partition_ns = 3'600'000'000'000;
-  bool offline_sync = false;         // fdatasync each block (power-loss safe, slower)
+  bool offline_sync = false;  // fdatasync each block (power-loss safe, slower)
 };
 
 struct ApiTokenConfig {
@@ -92,7 +92,7 @@ struct ApiTokenConfig {
 
 // HTTP serving API (README: "api"). Served by `dnsight run` and `dnsight serve`.
 struct ApiConfig {
-  std::string listen;  // "127.0.0.1:8080"; "" = no API
+  std::string listen;    // "127.0.0.1:8080"; "" = no API
   std::string tls_cert;  // PEM files; both set = HTTPS
   std::string tls_key;
   std::vector<ApiTokenConfig> tokens;  // none = no auth (loopback setups only)

@@ -40,8 +40,12 @@ uint64_t GetLe(const char* p, int n) {
   for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
   return v;
 }
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
 
 void PutString(std::string* out, std::string_view s) {
   PutVarint(out, s.size());
@@ -143,7 +147,8 @@ std::string EncodeBlockPayload(const OfflineBlock& b) {
   PutVarint(&out, b.rows());
   int64_t prev = 0;
   for (int64_t w : b.window_end_ns) {
-    PutVarint(&out, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(w) - static_cast<uint64_t>(prev))));
+    PutVarint(&out,
+              ZigZag(static_cast<int64_t>(static_cast<uint64_t>(w) - static_cast<uint64_t>(prev))));
     prev = w;
   }
   for (const auto& e : b.entities) PutString(&out, e);
@@ -193,7 +198,8 @@ Result<std::unique_ptr<OfflineStore>> OfflineStore::Open(const OfflineOptions& o
     return Status::InvalidArgument("offline partition must be a whole number of minutes");
   std::error_code ec;
   fs::create_directories(options.dir, ec);
-  if (ec) return Status::IoError("offline store: cannot create " + options.dir + ": " + ec.message());
+  if (ec)
+    return Status::IoError("offline store: cannot create " + options.dir + ": " + ec.message());
   return std::unique_ptr<OfflineStore>(new OfflineStore(options));
 }
 
@@ -211,7 +217,8 @@ Result<OfflineStore::OpenFile*> OfflineStore::FileFor(std::string_view view, int
   const fs::path path = dir / PartitionName(start);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return Status::IoError("offline store: cannot open " + path.string() + ": " + std::strerror(errno));
+    return Status::IoError("offline store: cannot open " + path.string() + ": " +
+                           std::strerror(errno));
   auto file = std::make_unique<OpenFile>();
   file->fd = fd;
   // One writer per partition file: a second process (a backfill over a range a live run
@@ -220,7 +227,8 @@ Result<OfflineStore::OpenFile*> OfflineStore::FileFor(std::string_view view, int
     return Status::Unavailable("offline store: " + path.string() +
                                " is being written by another process");
   // A crash may have left a torn block at the end: cut it off before appending.
-  auto good = ReadBlocks(fd, view, [](const OfflineBlock&) { return Status::Ok(); }, nullptr);
+  auto good = ReadBlocks(
+      fd, view, [](const OfflineBlock&) { return Status::Ok(); }, nullptr);
   if (!good.ok()) return good.status();
   struct stat st {};
   if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != *good) {
@@ -280,7 +288,8 @@ Status OfflineStore::Append(const OfflineBlock& block) {
     while (done < frame.size()) {
       const ssize_t n = ::write((*file)->fd, frame.data() + done, frame.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Status::IoError(std::string("offline store: write: ") + std::strerror(errno));
+      if (n <= 0)
+        return Status::IoError(std::string("offline store: write: ") + std::strerror(errno));
       done += static_cast<size_t>(n);
     }
     if (opt_.sync && ::fdatasync((*file)->fd) != 0)

@@ -15,7 +15,9 @@ constexpr uint8_t kFormat = 1;
 constexpr uint64_t kMaxValues = 1 << 20;
 constexpr uint64_t kMaxVersionBytes = 64;
 
-uint64_t Checksum(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+uint64_t Checksum(std::string_view bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 }  // namespace
 

@@ -99,9 +99,12 @@ Result<Spine> ParseSpineCsv(std::string_view text) {
     if (header) {
       for (size_t i = 0; i < fields.size(); ++i) {
         const int idx = static_cast<int>(i);
-        if (fields[i] == "entity") entity_col = idx;
-        else if (fields[i] == "timestamp") ts_col = idx;
-        else if (fields[i] == "label") label_col = idx;
+        if (fields[i] == "entity")
+          entity_col = idx;
+        else if (fields[i] == "timestamp")
+          ts_col = idx;
+        else if (fields[i] == "label")
+          label_col = idx;
       }
       if (entity_col < 0 || ts_col < 0)
         return Status::InvalidArgument(where + "header must name 'entity' and 'timestamp'");
@@ -144,7 +147,8 @@ Result<TrainingSet> PointInTimeJoin(const OfflineStore& store, const Registry& r
   out.has_label = spine.has_label;
   if (views.empty()) return Status::InvalidArgument("no views requested");
 
-  int64_t min_ts = std::numeric_limits<int64_t>::max(), max_ts = std::numeric_limits<int64_t>::min();
+  int64_t min_ts = std::numeric_limits<int64_t>::max(),
+          max_ts = std::numeric_limits<int64_t>::min();
   std::unordered_set<std::string_view> wanted;
   for (const auto& r : spine.rows) {
     min_ts = std::min(min_ts, r.ts_ns);
@@ -165,7 +169,8 @@ Result<TrainingSet> PointInTimeJoin(const OfflineStore& store, const Registry& r
     if (spine.rows.empty()) continue;
     const size_t nf = h.def.feature_names.size();
     // Rows older than the TTL before the earliest timestamp can never be used.
-    const int64_t from = h.def.ttl_ns > 0 ? min_ts - h.def.ttl_ns : std::numeric_limits<int64_t>::min();
+    const int64_t from =
+        h.def.ttl_ns > 0 ? min_ts - h.def.ttl_ns : std::numeric_limits<int64_t>::min();
     Status s = store.Scan(
         h.def.name, from, max_ts + 1,
         [&](const OfflineBlock& b) {
@@ -217,8 +222,9 @@ Result<TrainingSet> PointInTimeJoin(const OfflineStore& store, const Registry& r
       ++st.matched;
       out.window_ends[i * views.size() + v] = window_end;
       const size_t nf = h.def.feature_names.size();
-      std::copy_n(h.values.begin() + static_cast<ptrdiff_t>(idx * nf), nf,
-                  out.values.begin() + static_cast<ptrdiff_t>(i * ncols + out.view_first_column[v]));
+      std::copy_n(
+          h.values.begin() + static_cast<ptrdiff_t>(idx * nf), nf,
+          out.values.begin() + static_cast<ptrdiff_t>(i * ncols + out.view_first_column[v]));
     }
   }
   return out;
@@ -292,8 +298,10 @@ void AppendTrainingSetJsonl(const Spine& spine, const TrainingSet& ts, std::stri
         AppendJsonString(ts.columns[c], out);
         out->push_back(':');
         const double x = ts.values[i * ncols + c];
-        if (std::isnan(x)) out->append("null");
-        else AppendJsonNumber(x, out);
+        if (std::isnan(x))
+          out->append("null");
+        else
+          AppendJsonNumber(x, out);
       }
     }
     out->append("}\n");

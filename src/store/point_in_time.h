@@ -15,8 +15,8 @@
 // (CSV) or null (JSONL).
 #pragma once
 
-#include <cstdint>
 #include <climits>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,9 +65,9 @@ struct TrainingSet {
 
 struct PitStats {
   uint64_t spine_rows = 0;
-  uint64_t matched = 0;      // (row, view) pairs with values
-  uint64_t expired = 0;      // found, but older than the TTL
-  uint64_t unmatched = 0;    // no row at or before the timestamp
+  uint64_t matched = 0;    // (row, view) pairs with values
+  uint64_t expired = 0;    // found, but older than the TTL
+  uint64_t unmatched = 0;  // no row at or before the timestamp
   OfflineScanStats scan;
 };
 

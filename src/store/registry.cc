@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/dns_names.h"
 #include "common/time_util.h"
 
 namespace dnsight {
@@ -23,8 +24,8 @@ using nlohmann::json;
 bool SafeName(std::string_view s) {
   if (s.empty() || s.size() > 128 || s[0] == '.') return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -49,7 +50,14 @@ std::string DescribePredicate(const EventPredicate& p) {
   }
   bool first = true;
   for (double n : p.numbers) {
-    os << (first ? "" : ", ") << n;
+    os << (first ? "" : ", ");
+    // Codes read better by name in a lineage ("qtype in [TXT]", not "[16]").
+    if (p.field == DnsField::kQtype)
+      os << QtypeName(static_cast<uint16_t>(n));
+    else if (p.field == DnsField::kRcode)
+      os << RcodeName(static_cast<int>(n));
+    else
+      os << n;
     first = false;
   }
   for (const auto& s : p.strings) {

@@ -64,13 +64,17 @@ void StoreRowSink::WriteRows(const std::vector<FeatureView>& views,
       if (view.retention_ns > 0 && partition != last_partition_[vi]) {
         last_partition_[vi] = partition;
         auto removed = offline_->EnforceRetention(view.name, view.retention_ns, newest);
-        if (removed.ok()) expired += static_cast<uint64_t>(*removed);
-        else Fail(removed.status());
+        if (removed.ok())
+          expired += static_cast<uint64_t>(*removed);
+        else
+          Fail(removed.status());
       }
     }
     if (online_ != nullptr) {
-      if (Status s = online_->Put(records_); s.ok()) online_records += n;
-      else Fail(s);
+      if (Status s = online_->Put(records_); s.ok())
+        online_records += n;
+      else
+        Fail(s);
     }
     begin = end;
   }
