@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -285,7 +287,7 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
   if (!ParseEntityKind(entity, &v.entity))
     n["entity"].Fail("unknown entity '" + entity +
                      "' (expected client, client_prefix, qname, registered_domain, server, qtype, "
-                     "global)");
+                     "global, device)");
   if (n.Has("prefix_v4")) v.prefix_v4 = static_cast<int>(n["prefix_v4"].Int(0, 32));
   if (n.Has("prefix_v6")) v.prefix_v6 = static_cast<int>(n["prefix_v6"].Int(0, 128));
   if (n.Has("filter")) v.filter = ParsePredicates(n["filter"]);
@@ -546,6 +548,23 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
     cfg.views.push_back(ParseView(views.At(i), cfg.engine));
     if (!names.insert(cfg.views.back().name).second)
       views.At(i)["name"].Fail("duplicate view name '" + cfg.views.back().name + "'");
+    if (cfg.views.back().entity == EntityKind::kDevice && cfg.leases.files.empty())
+      views.At(i)["entity"].Fail("the device entity needs lease history ('leases: {files: [...]}')");
+  }
+  if (!cfg.leases.files.empty()) {
+    auto table = std::make_shared<LeaseTable>();
+    for (const auto& f : cfg.leases.files) {
+      if (Status st = table->AddFile(f); !st.ok()) top["leases"].Fail(st.message());
+    }
+    table->Seal();
+    if (table->rejected() > 0) {
+      std::fprintf(stderr, "dnsight: leases: %llu malformed line(s) skipped, e.g. %s\n",
+                   static_cast<unsigned long long>(table->rejected()),
+                   table->rejected_samples().front().c_str());
+    }
+    cfg.lease_table = table;
+    for (auto& v : cfg.views)
+      if (v.entity == EntityKind::kDevice) v.leases = table.get();
   }
   return cfg;
 }

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -114,6 +115,9 @@ struct EngineConfig {
   StoreConfig store;
   ApiConfig api;
   LeaseConfig leases;
+  // Loaded from leases.files; shared by every copy of the config and referenced by the
+  // device views (FeatureView::leases). Immutable once loaded.
+  std::shared_ptr<const LeaseTable> lease_table;
   std::vector<FeatureView> views;
 };
 

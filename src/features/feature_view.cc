@@ -21,7 +21,7 @@ constexpr EntityName kEntityNames[] = {
     {EntityKind::kClient, "client"}, {EntityKind::kClientPrefix, "client_prefix"},
     {EntityKind::kQname, "qname"},   {EntityKind::kRegisteredDomain, "registered_domain"},
     {EntityKind::kServer, "server"}, {EntityKind::kQtype, "qtype"},
-    {EntityKind::kGlobal, "global"},
+    {EntityKind::kGlobal, "global"}, {EntityKind::kDevice, "device"},
 };
 
 constexpr std::string_view kAggKindNames[] = {"count",     "sum",      "min",    "max",
@@ -159,18 +159,32 @@ void FeatureView::EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::stri
       break;
     case EntityKind::kGlobal:
       break;
+    case EntityKind::kDevice: {
+      const std::string_view device =
+          leases != nullptr ? leases->Resolve(e.client, e.ts_ns) : std::string_view();
+      if (!device.empty()) {
+        key->push_back('d');
+        key->append(device);
+      } else {
+        key->push_back('u');
+        append_addr(e.client);
+      }
+      break;
+    }
   }
 }
 
 std::string FeatureView::EntityText(std::string_view key) const {
   if (key.size() > 2 && key[0] == '\xff' && key[1] == '\xff') return "(overflow)";
-  const auto addr = [&]() {
+  // The address encoded at key[offset...]: family byte, then the address bytes.
+  const auto addr_at = [&](size_t offset) {
     IpAddress a;
-    if (key.empty()) return a;
-    a.family = static_cast<IpFamily>(key[0]);
-    std::copy(key.begin() + 1, key.end(), a.bytes.begin());
+    if (key.size() <= offset || key.size() - offset - 1 > a.bytes.size()) return a;
+    a.family = static_cast<IpFamily>(key[offset]);
+    std::copy(key.begin() + static_cast<ptrdiff_t>(offset) + 1, key.end(), a.bytes.begin());
     return a;
   };
+  const auto addr = [&] { return addr_at(0); };
   switch (entity) {
     case EntityKind::kClient:
     case EntityKind::kServer:
@@ -189,6 +203,11 @@ std::string FeatureView::EntityText(std::string_view key) const {
                              : "";
     case EntityKind::kGlobal:
       return "*";
+    case EntityKind::kDevice:
+      // "d" + device id, or "u" + address bytes when no lease covered the event.
+      if (key.size() > 1 && key[0] == 'd') return std::string(key.substr(1));
+      if (key.size() > 2 && key[0] == 'u') return "unleased:" + addr_at(1).ToString();
+      return "";
   }
   return "";
 }

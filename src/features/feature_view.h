@@ -17,6 +17,7 @@
 
 #include "dnsight/aggregator.h"
 #include "dnsight/dns_event.h"
+#include "features/lease_table.h"
 #include "features/timeseries.h"
 
 namespace dnsight {
@@ -29,6 +30,7 @@ enum class EntityKind : uint8_t {
   kServer,
   kQtype,
   kGlobal,  // one entity for all events ("*")
+  kDevice,  // the device leasing the client address at the event's time (LeaseTable)
 };
 
 bool ParseEntityKind(std::string_view name, EntityKind* out);
@@ -49,6 +51,8 @@ struct FeatureView {
   std::vector<bool> per_second;  // parallel to aggregations: divide by window seconds
   std::vector<int64_t> windows_ns;
   std::vector<FeatureTransform> transforms;
+  // For EntityKind::kDevice: the lease history (owned by the EngineConfig; immutable).
+  const LeaseTable* leases = nullptr;
   // Metadata: not part of the computation, so not part of the version.
   std::string owner;
   std::string description;
