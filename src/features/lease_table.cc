@@ -42,10 +42,9 @@ size_t LeaseTable::IpKeyHash::operator()(const IpKey& k) const {
   return static_cast<size_t>(XXH3_64bits(k.data(), k.size()));
 }
 
-void LeaseTable::Add(const IpAddress& ip, std::string_view device, int64_t from_ns,
-                     int64_t to_ns) {
-  auto [it, added] = device_ids_.try_emplace(std::string(device),
-                                             static_cast<uint32_t>(devices_.size()));
+void LeaseTable::Add(const IpAddress& ip, std::string_view device, int64_t from_ns, int64_t to_ns) {
+  auto [it, added] =
+      device_ids_.try_emplace(std::string(device), static_cast<uint32_t>(devices_.size()));
   if (added) devices_.emplace_back(device);
   by_ip_[Key(ip)].push_back({from_ns, to_ns, it->second});
   ++leases_;
