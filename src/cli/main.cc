@@ -65,6 +65,19 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--to", exp.to, "last window end (RFC 3339, exclusive)");
   export_cmd->add_option("-o,--output", exp.output, "output file (default stdout)");
 
+  dnsight::GetOptions get;
+  auto* get_cmd = features_cmd->add_subcommand(
+      "get", "online values of entities, with status and staleness (as the API serves them)");
+  get_cmd->add_option("-c,--config", get.config_path, "config file (YAML)")->required();
+  get_cmd->add_option("--views", get.views, "views, comma-separated")->required();
+  get_cmd->add_option("--entity", get.entities, "entity (repeatable)");
+  get_cmd->add_option("--entities-file", get.entities_file, "file with one entity per line");
+  get_cmd->add_option("-o,--output", get.output, "output file (default stdout)");
+
+  std::string serve_path;
+  auto* serve_cmd = app.add_subcommand("serve", "serve the HTTP API over the store (no ingest)");
+  serve_cmd->add_option("-c,--config", serve_path, "config file (YAML)")->required();
+
   dnsight::RegistryOptions reg;
   dnsight::RunOptions reg_backfill;
   reg_backfill.backfill = true;
@@ -96,6 +109,8 @@ int main(int argc, char** argv) {
   }
   if (*hist_cmd) return dnsight::HistoricalCommand(hist);
   if (*export_cmd) return dnsight::ExportCommand(exp);
+  if (*get_cmd) return dnsight::GetCommand(get);
+  if (*serve_cmd) return dnsight::ServeCommand(serve_path);
   if (*reg_cmd) {
     const int rc = dnsight::RegistryCommand(reg);
     if (rc != 0 || reg.action != "register" || reg_backfill.from.empty()) return rc;

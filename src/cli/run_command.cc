@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/api_setup.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
 #include "dnsight/clock.h"
@@ -117,11 +118,21 @@ SourceConfig ParseSourceFlag(const std::string& flag) {
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
+  // SIGINT/SIGTERM stop the sources; the pipeline then drains and closes every pane.
+  // Blocked before anything starts a thread (RocksDB, the API), so every thread inherits
+  // the mask and only the signal thread below takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
   EngineConfig cfg;
   std::vector<std::unique_ptr<DnsSource>> sources;
   std::unique_ptr<JsonLinesRowSink> json_sink;
   FeatureStoreHandles store;
   std::unique_ptr<StoreRowSink> store_sink;
+  std::unique_ptr<RunningApi> api;
   RowSink* sink = nullptr;
   SystemClock clock;
   try {
@@ -161,6 +172,13 @@ int RunCommand(const RunOptions& options) {
       store_sink = std::make_unique<StoreRowSink>(store.offline.get(), store.online.get(), sink,
                                                   cfg.store.offline_partition_ns);
       sink = store_sink.get();
+      if (!options.backfill && !cfg.api.listen.empty()) {
+        auto started = RunningApi::Start(cfg, store, clock);
+        if (!started.ok()) throw std::runtime_error(started.status().ToString());
+        api = std::move(started.value());
+      }
+    } else if (!cfg.api.listen.empty()) {
+      throw ConfigError(options.config_path + ": api needs a 'store' section");
     }
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "dnsight: config error: %s\n", e.what());
@@ -169,14 +187,6 @@ int RunCommand(const RunOptions& options) {
     std::fprintf(stderr, "dnsight: %s\n", e.what());
     return 2;
   }
-
-  // SIGINT/SIGTERM stop the sources; the pipeline then drains and closes every pane.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   auto pipeline_owner = std::make_unique<Pipeline>(cfg, *sink);
   Pipeline& pipeline = *pipeline_owner;

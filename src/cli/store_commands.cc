@@ -1,13 +1,18 @@
 #include "cli/store_commands.h"
 
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "cli/api_setup.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
 #include "dnsight/clock.h"
 #include "engine/row_writer.h"
+#include "serve/feature_json.h"
 #include "store/point_in_time.h"
 
 namespace dnsight {
@@ -52,14 +57,27 @@ bool ParseBound(const std::string& text, const char* flag, int64_t* out) {
 int HistoricalCommand(const HistoricalOptions& o) {
   EngineConfig cfg;
   if (!LoadStoreConfig(o.config_path, &cfg)) return 2;
+  // Read in one piece, without a stringstream (which would copy the text twice).
   std::ifstream in(o.spine_path, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "dnsight: cannot read spine %s\n", o.spine_path.c_str());
     return 2;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto spine = ParseSpineCsv(text.str());
+  std::string text;
+  if (in.seekg(0, std::ios::end)) {  // a regular file: reserve its size
+    const std::streamoff size = in.tellg();
+    if (size > 0) text.reserve(static_cast<size_t>(size));
+    in.seekg(0);
+  }
+  in.clear();
+  std::vector<char> chunk(1 << 20);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0)
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+  if (in.bad()) {
+    std::fprintf(stderr, "dnsight: cannot read spine %s\n", o.spine_path.c_str());
+    return 2;
+  }
+  auto spine = ParseSpineCsv(text);
   if (!spine.ok()) {
     std::fprintf(stderr, "dnsight: %s: %s\n", o.spine_path.c_str(),
                  spine.status().message().c_str());
@@ -165,6 +183,76 @@ int ExportCommand(const ExportOptions& o) {
                static_cast<unsigned long long>(stats.rows),
                static_cast<unsigned long long>(stats.blocks),
                static_cast<unsigned long long>(stats.corrupt_blocks));
+  return 0;
+}
+
+int GetCommand(const GetOptions& o) {
+  EngineConfig cfg;
+  if (!LoadStoreConfig(o.config_path, &cfg)) return 2;
+  std::vector<std::string> views, entities = o.entities;
+  std::istringstream names(o.views);
+  for (std::string name; std::getline(names, name, ',');) views.push_back(name);
+  if (!o.entities_file.empty()) {
+    std::ifstream in(o.entities_file);
+    if (!in) {
+      std::fprintf(stderr, "dnsight: cannot read %s\n", o.entities_file.c_str());
+      return 2;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) entities.push_back(line);
+  }
+  auto store = OpenFeatureStore(cfg, /*want_online=*/true);
+  if (!store.ok() || !store->online) {
+    std::fprintf(stderr, "dnsight: %s\n",
+                 store.ok() ? "the online store is disabled" : store.status().ToString().c_str());
+    return 1;
+  }
+  SystemClock clock;
+  FeatureService service(*store->registry, *store->online, clock);
+  FeatureResponse resp;
+  if (Status s = service.GetFeatures(views, entities, &resp); !s.ok()) {
+    std::fprintf(stderr, "dnsight: %s\n", s.ToString().c_str());
+    return s.code() == StatusCode::kNotFound || s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::string out = "{\"results\":[";
+  for (size_t i = 0; i < entities.size(); ++i) {
+    if (i) out += ",\n";
+    AppendEntityFeaturesJson(entities[i], views, resp, i, &out);
+  }
+  out += "]}\n";
+  if (!WriteOutput(o.output, out)) {
+    std::fprintf(stderr, "dnsight: cannot write %s\n", o.output.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+int ServeCommand(const std::string& config_path) {
+  EngineConfig cfg;
+  if (!LoadStoreConfig(config_path, &cfg)) return 2;
+  if (cfg.api.listen.empty()) {
+    std::fprintf(stderr, "dnsight: %s has no api.listen\n", config_path.c_str());
+    return 2;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto store = OpenFeatureStore(cfg, /*want_online=*/true);
+  if (!store.ok()) {
+    std::fprintf(stderr, "dnsight: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  SystemClock clock;
+  auto api = RunningApi::Start(cfg, *store, clock);
+  if (!api.ok()) {
+    std::fprintf(stderr, "dnsight: %s\n", api.status().ToString().c_str());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "dnsight: signal %d, stopping\n", sig);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace dnsight {
 
@@ -24,6 +25,19 @@ struct ExportOptions {
 // Offline history of one view as JSON lines, one row per (entity, window end), in
 // stored order: {"entity":…,"window_end":…,"version":…,"features":{…}}.
 int ExportCommand(const ExportOptions& o);
+
+struct GetOptions {
+  std::string config_path;
+  std::string views;                  // comma-separated
+  std::vector<std::string> entities;  // --entity, repeatable
+  std::string entities_file;          // one entity per line
+  std::string output = "-";
+};
+// Online values with status and staleness, as the API's /v1/features/batch returns them.
+int GetCommand(const GetOptions& o);
+
+// Serves the HTTP API over the store until SIGINT/SIGTERM (no ingest).
+int ServeCommand(const std::string& config_path);
 
 struct RegistryOptions {
   std::string config_path;

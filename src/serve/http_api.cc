@@ -12,6 +12,7 @@
 
 #include "common/time_util.h"
 #include "engine/row_writer.h"  // AppendJsonString, AppendJsonNumber
+#include "serve/feature_json.h"
 #include "store/point_in_time.h"
 
 namespace dnsight {
@@ -20,12 +21,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kJson = "application/json";
-
-void AppendJsonInt(int64_t v, std::string* out) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, static_cast<size_t>(r.ptr - buf));
-}
 
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
@@ -105,64 +100,6 @@ std::vector<std::string> SplitComma(std::string_view s) {
     s.remove_prefix(comma + 1);
   }
   return out;
-}
-
-// {"status":..., "version":..., "window_end":..., "staleness_ms":..., "features":{...}}
-void AppendEntityView(const EntityFeatures& e, std::string* out) {
-  out->append("{\"status\":\"");
-  out->append(FeatureStatusName(e.status));
-  out->push_back('"');
-  if (e.status == FeatureStatus::kAbsent) {
-    out->push_back('}');
-    return;
-  }
-  out->append(",\"version\":");
-  AppendJsonString(e.version, out);
-  out->append(",\"window_end\":");
-  AppendJsonString(FormatRfc3339(e.window_end_ns), out);
-  out->append(",\"window_end_ns\":");
-  AppendJsonInt(e.window_end_ns, out);
-  // Milliseconds, with the nanoseconds kept as a fraction.
-  char staleness[32];
-  const auto end = std::to_chars(staleness, staleness + sizeof(staleness),
-                                 static_cast<double>(e.staleness_ns) / 1e6);
-  const std::string_view staleness_ms(staleness, static_cast<size_t>(end.ptr - staleness));
-  out->append(",\"staleness_ms\":");
-  out->append(staleness_ms);
-  if (e.names != nullptr) {
-    out->append(",\"features\":{");
-    for (size_t f = 0; f < e.names->size(); ++f) {
-      if (f) out->push_back(',');
-      AppendJsonString((*e.names)[f], out);
-      out->append(":{\"value\":");
-      AppendJsonNumber(e.values[f], out);
-      out->append(",\"staleness_ms\":");
-      out->append(staleness_ms);
-      out->push_back('}');
-    }
-    out->push_back('}');
-  }
-  out->push_back('}');
-}
-
-// {"entity":..., "found":..., "views":{"<view>":{...}, ...}} for entity `ei`.
-void AppendEntity(const std::string& entity, std::span<const std::string> views,
-                  const FeatureResponse& resp, size_t ei, std::string* out) {
-  bool found = false;
-  for (const auto& vf : resp.views)
-    found = found || vf.entities[ei].status != FeatureStatus::kAbsent;
-  out->append("{\"entity\":");
-  AppendJsonString(entity, out);
-  out->append(",\"found\":");
-  out->append(found ? "true" : "false");
-  out->append(",\"views\":{");
-  for (size_t vi = 0; vi < views.size(); ++vi) {
-    if (vi) out->push_back(',');
-    AppendJsonString(views[vi], out);
-    out->push_back(':');
-    AppendEntityView(resp.views[vi].entities[ei], out);
-  }
-  out->append("}}");
 }
 
 json ViewSummary(const RegisteredView& v, bool readable) {
@@ -341,7 +278,7 @@ struct HttpApi::Impl {
       }
       std::string out;
       out.reserve(256 + 64 * (views.size() + 1) * 16);
-      AppendEntity(entity, views, resp, 0, &out);
+      AppendEntityFeaturesJson(entity, views, resp, 0, &out);
       out.push_back('\n');
       res.set_content(std::move(out), std::string(kJson));
     });
@@ -375,7 +312,7 @@ struct HttpApi::Impl {
       out.append("{\"results\":[");
       for (size_t ei = 0; ei < entities.size(); ++ei) {
         if (ei) out.push_back(',');
-        AppendEntity(entities[ei], views, resp, ei, &out);
+        AppendEntityFeaturesJson(entities[ei], views, resp, ei, &out);
       }
       out.append("]}\n");
       res.set_content(std::move(out), std::string(kJson));

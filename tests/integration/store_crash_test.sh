@@ -20,7 +20,7 @@ store: {path: $dir/store, online: embedded}
 views:
   - name: client
     entity: client
-    ttl: 3650d
+    ttl: 366d
     windows: [1m]
     aggregations:
       - {name: queries, kind: count}
@@ -37,20 +37,26 @@ tail -n +20001 "$dir/all.jsonl" >"$dir/rest.jsonl"
   --features "$dir/f1.jsonl" 2>"$dir/run1.err" &
 pid=$!
 # Feed the first half in slices, so panes close (and the stores are written) while
-# input is still arriving; then kill -9 without warning.
-python3 - "$dir/first.jsonl" "$dir/in.jsonl" <<'PY'
+# input is still arriving; kill -9 without warning while the feeder is still going.
+python3 - "$dir/first.jsonl" "$dir/in.jsonl" <<'PY' &
 import sys, time
 lines = open(sys.argv[1]).readlines()
 with open(sys.argv[2], "a") as out:
-    for i in range(0, len(lines), 1000):
-        out.writelines(lines[i:i + 1000]); out.flush(); time.sleep(0.15)
+    for i in range(0, len(lines), 500):
+        out.writelines(lines[i:i + 500]); out.flush(); time.sleep(0.1)
 PY
-for _ in $(seq 50); do [ "$(wc -l <"$dir/f1.jsonl")" -gt 500 ] && break; sleep 0.2; done
+feeder=$!
+for _ in $(seq 100); do
+  [ "$(cat "$dir/f1.jsonl" 2>/dev/null | wc -l)" -gt 2000 ] && break
+  sleep 0.1
+done
 kill -9 $pid
+kill $feeder 2>/dev/null || true
+wait $feeder 2>/dev/null || true
 wait $pid 2>/dev/null || true
 pid=""
 acked=$(grep -c '}$' "$dir/f1.jsonl" || true)
-[ "$acked" -gt 500 ] || { echo "FAIL: only $acked rows before the crash"; cat "$dir/run1.err"; exit 1; }
+[ "$acked" -gt 1000 ] || { echo "FAIL: only $acked rows before the crash"; cat "$dir/run1.err"; exit 1; }
 
 "$dnsight" features export --config "$dir/cfg.yaml" --view client -o "$dir/offline1.jsonl" \
   2>"$dir/export1.err"
