@@ -57,6 +57,22 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   return ParseRfc3339(s);
 }
 
+// Splits an unquoted CSV line (no '"' in it) on commas: the same fields SplitCsvLine
+// gives for such a line, as views into it.
+void SplitPlainCsvLine(std::string_view line, std::vector<std::string_view>* fields) {
+  fields->clear();
+  size_t start = 0;
+  while (true) {
+    const size_t comma = line.find(',', start);
+    if (comma == std::string_view::npos) {
+      fields->push_back(line.substr(start));
+      return;
+    }
+    fields->push_back(line.substr(start, comma - start));
+    start = comma + 1;
+  }
+}
+
 void AppendCsvField(std::string_view s, std::string* out) {
   if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
     out->append(s);
@@ -68,6 +84,79 @@ void AppendCsvField(std::string_view s, std::string* out) {
     out->push_back(c);
   }
   out->push_back('"');
+}
+
+char* Put2(char* p, int64_t v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
+}
+
+// Appends the same text as FormatRfc3339 (common/time_util.h) without snprintf or a
+// temporary string. The date, the costly part, is taken from FormatRfc3339 once per day.
+class Rfc3339Writer {
+ public:
+  void Append(int64_t ns, std::string* out) {
+    // Floor division, as FormatRfc3339 does: the fraction and time of day are never negative.
+    int64_t secs = ns / kNanosPerSecond;
+    int64_t frac = ns % kNanosPerSecond;
+    if (frac < 0) {
+      frac += kNanosPerSecond;
+      --secs;
+    }
+    int64_t days = secs / 86400;
+    int64_t rem = secs % 86400;
+    if (rem < 0) {
+      rem += 86400;
+      --days;
+    }
+    if (days != day_ || date_.empty()) {
+      date_ = FormatRfc3339(ns);  // keep its "YYYY-MM-DDT"
+      date_.resize(date_.find('T') + 1);
+      day_ = days;
+    }
+    char buf[32];
+    char* p = Put2(buf, rem / 3600);
+    *p++ = ':';
+    p = Put2(p, rem / 60 % 60);
+    *p++ = ':';
+    p = Put2(p, rem % 60);
+    if (frac != 0) {
+      *p++ = '.';
+      char digits[9];
+      for (int i = 8; i >= 0; --i) {
+        digits[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+      }
+      int len = 9;
+      while (digits[len - 1] == '0') --len;  // frac != 0: some digit is not '0'
+      std::copy_n(digits, len, p);
+      p += len;
+    }
+    *p++ = 'Z';
+    out->append(date_);
+    out->append(buf, p);
+  }
+
+ private:
+  int64_t day_ = 0;
+  std::string date_;
+};
+
+// Appends the same text as AppendJsonNumber (engine/row_writer.h). Small non-negative
+// integers (counts, zero ratios) take a shortcut: below 1e5 their shortest form is the
+// plain integer (from 1e5 on, e.g. "1e+05" can be shorter), and -0 keeps the slow path.
+void AppendNumber(double x, std::string* out) {
+  if (x >= 0 && x < 1e5) {
+    const auto n = static_cast<int64_t>(x);
+    if (static_cast<double>(n) == x && !(n == 0 && std::signbit(x))) {
+      char buf[8];
+      auto r = std::to_chars(buf, buf + sizeof buf, n);
+      out->append(buf, r.ptr);
+      return;
+    }
+  }
+  AppendJsonNumber(x, out);
 }
 
 // One view's rows for the spine's entities, sorted per entity by window end.
@@ -82,10 +171,13 @@ struct ViewHistory {
 
 Result<Spine> ParseSpineCsv(std::string_view text) {
   Spine spine;
-  std::vector<std::string> fields;
+  std::vector<std::string> fields;     // a line with quotes, unquoted
+  std::vector<std::string_view> cols;  // the current line's fields
   int entity_col = -1, ts_col = -1, label_col = -1;
+  size_t need = 0;
   size_t line_no = 0, pos = 0;
   bool header = true;
+  const auto where = [&line_no] { return "spine line " + std::to_string(line_no) + ": "; };
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
@@ -94,35 +186,39 @@ Result<Spine> ParseSpineCsv(std::string_view text) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
-    const std::string where = "spine line " + std::to_string(line_no) + ": ";
-    if (!SplitCsvLine(line, &fields)) return Status::InvalidArgument(where + "bad quoting");
+    if (line.find('"') == std::string_view::npos) {
+      SplitPlainCsvLine(line, &cols);
+    } else {
+      if (!SplitCsvLine(line, &fields)) return Status::InvalidArgument(where() + "bad quoting");
+      cols.assign(fields.begin(), fields.end());
+    }
     if (header) {
-      for (size_t i = 0; i < fields.size(); ++i) {
+      for (size_t i = 0; i < cols.size(); ++i) {
         const int idx = static_cast<int>(i);
-        if (fields[i] == "entity")
+        if (cols[i] == "entity")
           entity_col = idx;
-        else if (fields[i] == "timestamp")
+        else if (cols[i] == "timestamp")
           ts_col = idx;
-        else if (fields[i] == "label")
+        else if (cols[i] == "label")
           label_col = idx;
       }
       if (entity_col < 0 || ts_col < 0)
-        return Status::InvalidArgument(where + "header must name 'entity' and 'timestamp'");
+        return Status::InvalidArgument(where() + "header must name 'entity' and 'timestamp'");
       spine.has_label = label_col >= 0;
+      need = static_cast<size_t>(std::max({entity_col, ts_col, label_col})) + 1;
       header = false;
       continue;
     }
-    const size_t need = static_cast<size_t>(std::max({entity_col, ts_col, label_col})) + 1;
-    if (fields.size() < need)
-      return Status::InvalidArgument(where + "expected " + std::to_string(need) + " fields, got " +
-                                     std::to_string(fields.size()));
-    SpineRow row;
-    row.entity = std::move(fields[entity_col]);
-    auto ts = ParseTimestamp(fields[ts_col]);
-    if (!ts) return Status::InvalidArgument(where + "bad timestamp '" + fields[ts_col] + "'");
+    if (cols.size() < need)
+      return Status::InvalidArgument(where() + "expected " + std::to_string(need) +
+                                     " fields, got " + std::to_string(cols.size()));
+    auto ts = ParseTimestamp(cols[ts_col]);
+    if (!ts)
+      return Status::InvalidArgument(where() + "bad timestamp '" + std::string(cols[ts_col]) + "'");
+    SpineRow& row = spine.rows.emplace_back();
+    row.entity = cols[entity_col];
     row.ts_ns = *ts;
-    if (label_col >= 0) row.label = std::move(fields[label_col]);
-    spine.rows.push_back(std::move(row));
+    if (label_col >= 0) row.label = cols[label_col];
   }
   if (header) return Status::InvalidArgument("spine: empty (no header)");
   return spine;
@@ -244,11 +340,21 @@ void AppendTrainingSetCsv(const Spine& spine, const TrainingSet& ts, std::string
   }
   out->push_back('\n');
   const size_t ncols = ts.columns.size();
-  for (size_t i = 0; i < spine.rows.size(); ++i) {
+  const size_t n = spine.rows.size();
+  // Once the first rows are written, reserve for the rest at their average size (plus a
+  // margin), so a large training set is not copied over and over as it grows.
+  constexpr size_t kSample = 1024;
+  const size_t start = out->size();
+  Rfc3339Writer time_text;
+  for (size_t i = 0; i < n; ++i) {
+    if (i == kSample && n > 2 * kSample) {
+      const size_t per_row = (out->size() - start) / kSample + 1;
+      out->reserve(out->size() + per_row * (n - i) / 16 * 17);
+    }
     const SpineRow& row = spine.rows[i];
     AppendCsvField(row.entity, out);
     out->push_back(',');
-    out->append(FormatRfc3339(row.ts_ns));
+    time_text.Append(row.ts_ns, out);
     if (ts.has_label) {
       out->push_back(',');
       AppendCsvField(row.label, out);
@@ -256,11 +362,11 @@ void AppendTrainingSetCsv(const Spine& spine, const TrainingSet& ts, std::string
     for (size_t v = 0; v < nv; ++v) {
       out->push_back(',');
       const int64_t w = ts.window_ends[i * nv + v];
-      if (w != TrainingSet::kNoWindow) out->append(FormatRfc3339(w));
+      if (w != TrainingSet::kNoWindow) time_text.Append(w, out);
       for (size_t c = ts.view_first_column[v]; c < ts.view_first_column[v + 1]; ++c) {
         out->push_back(',');
         const double x = ts.values[i * ncols + c];
-        if (!std::isnan(x)) AppendJsonNumber(x, out);
+        if (std::isfinite(x)) AppendNumber(x, out);  // NaN and ±inf: empty
       }
     }
     out->push_back('\n');
