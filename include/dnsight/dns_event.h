@@ -38,6 +38,7 @@ struct DnsEvent {
   bool new_domain = false;  // first time this registered domain was seen (bounded memory)
   uint16_t label_count = 0;
   float label_entropy = 0;  // mean over labels of the Shannon entropy of its characters
+  float dga_score = 0;      // NameModel::DgaScore of the registered label (0 unless scored)
   uint32_t qname_off = 0;   // into the batch arena
   uint16_t qname_len = 0;
   uint16_t rd_len = 0;  // registered domain = last rd_len bytes of qname
@@ -88,6 +89,7 @@ enum class DnsField : uint8_t {
   kServer,
   kTransport,
   kNewDomain,  // 1 for the first sighting of the registered domain, else 0
+  kDgaScore,   // 0..1: how algorithmically generated the registered label looks (NameModel)
 };
 
 bool IsNumericField(DnsField f);

@@ -32,6 +32,7 @@ constexpr FieldName kFields[] = {
     {DnsField::kServer, "server", false},
     {DnsField::kTransport, "transport", true},
     {DnsField::kNewDomain, "new_domain", true},
+    {DnsField::kDgaScore, "dga_score", true},
 };
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -88,6 +89,8 @@ double NumericField(const DnsEventBatch& b, const DnsEvent& e, DnsField f) {
       return static_cast<double>(e.transport);
     case DnsField::kNewDomain:
       return e.new_domain ? 1 : 0;
+    case DnsField::kDgaScore:
+      return e.dga_score;
     default:
       return kNaN;
   }

@@ -110,6 +110,19 @@ class Pipeline::SourceSink : public ObservationSink {
   Pipeline& pipeline_;
 };
 
+namespace {
+
+NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
+  NormalizerOptions o;
+  o.redaction = c.redaction;
+  o.psl_cache_entries = 1 << 18;
+  o.seen_domains_capacity = 1 << 20;
+  for (const auto& v : c.views) o.score_names = o.score_names || v.UsesField(DnsField::kDgaScore);
+  return o;
+}
+
+}  // namespace
+
 struct Pipeline::Impl {
   const EngineConfig& cfg;
   RowSink& sink;
@@ -132,8 +145,7 @@ struct Pipeline::Impl {
   uint64_t observations_at_last_tick = 0;
   int64_t last_activity_wall_ns = std::numeric_limits<int64_t>::min();
 
-  Impl(const EngineConfig& c, RowSink& s)
-      : cfg(c), sink(s), normalizer(NormalizerOptions{c.redaction, 1 << 18, 1 << 20}) {
+  Impl(const EngineConfig& c, RowSink& s) : cfg(c), sink(s), normalizer(NormalizerOptionsFor(c)) {
     threaded = c.engine.threads > 1;
     for (int i = 0; i < c.engine.threads; ++i)
       shards.push_back(std::make_unique<Shard>(c, threaded));

@@ -125,6 +125,20 @@ std::string FeatureView::Finalize() {
   return "";
 }
 
+bool FeatureView::UsesField(DnsField f) const {
+  const auto in = [f](const std::vector<EventPredicate>& ps) {
+    for (const auto& p : ps)
+      if (p.field == f) return true;
+    return false;
+  };
+  if (in(filter)) return true;
+  for (const auto& a : aggregations) {
+    const bool reads_field = a.kind != AggKind::kCount && a.kind != AggKind::kRatio;
+    if ((reads_field && a.field == f) || in(a.predicate)) return true;
+  }
+  return false;
+}
+
 bool FeatureView::Accepts(const DnsEventBatch& b, const DnsEvent& e) const {
   for (const auto& p : filter)
     if (!p.Matches(b, e)) return false;

@@ -58,7 +58,7 @@ struct FeatureView {
   std::string description;
   std::string sensitivity = "normal";      // normal | sensitive
   std::vector<std::string> allowed_roles;  // roles that may read a sensitive view
-  int64_t ttl_ns = 0;  // online/PIT values older than this read as absent; 0 = longest window
+  int64_t ttl_ns = 0;        // online/PIT values older than this read as absent; 0 = longest window
   int64_t retention_ns = 0;  // offline history kept; 0 = forever
 
   // Derived at load (Finalize()).
@@ -72,6 +72,8 @@ struct FeatureView {
   // The canonical text the version hashes.
   std::string CanonicalForm() const;
   bool Accepts(const DnsEventBatch& b, const DnsEvent& e) const;
+  // True when the filter, an aggregation or an aggregation's `where` reads field f.
+  bool UsesField(DnsField f) const;
   // Entity key bytes for the event (appended to *key after clearing it).
   void EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::string* key) const;
   // Human-readable entity for output ("192.0.2.0/24", "example.com", "TXT").

@@ -126,7 +126,8 @@ size_t RegisteredDomainFinder::Find(std::string_view name) {
 EventNormalizer::EventNormalizer(NormalizerOptions options)
     : redactor_(options.redaction),
       domains_(options.psl_cache_entries),
-      seen_capacity_(options.seen_domains_capacity) {}
+      seen_capacity_(options.seen_domains_capacity),
+      score_names_(options.score_names) {}
 
 bool EventNormalizer::IsNewDomain(std::string_view rd) {
   if (rd.empty()) return false;
@@ -197,6 +198,12 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   e.min_ttl = obs.min_ttl;
   e.answer_count = obs.answer_count;
   e.transport = obs.transport;
+  if (score_names_ && e.rd_len > 0) {
+    // Score before learning, so a domain never vouches for itself.
+    const std::string_view label = NameModel::RegisteredLabel(name.substr(name.size() - e.rd_len));
+    e.dga_score = static_cast<float>(names_.DgaScore(label));
+    if (e.new_domain && e.rcode == 0) names_.Learn(label);
+  }
   batch->events.push_back(e);
   return true;
 }

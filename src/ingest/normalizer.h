@@ -23,6 +23,7 @@
 #include "dnsight/dns_event.h"
 #include "dnsight/observation.h"
 #include "dnsight/status.h"
+#include "ingest/name_model.h"
 #include "ingest/redactor.h"
 
 struct psl_ctx_st;
@@ -33,6 +34,10 @@ struct NormalizerOptions {
   RedactionOptions redaction;
   size_t psl_cache_entries = 1 << 16;      // suffix → eTLD+1 length cache (64 B per entry)
   size_t seen_domains_capacity = 1 << 20;  // per generation (cost: ~16 B each)
+  // Score every event's registered label with the site NameModel (field dga_score) and
+  // learn the model from newly seen domains that resolve. Costs ~30 ns per event; on
+  // only when a view uses dga_score.
+  bool score_names = false;
 };
 
 // Registered-domain lookup with a bounded cache. Exposed for tests.
@@ -76,6 +81,8 @@ class EventNormalizer {
   RegisteredDomainFinder domains_;
   size_t seen_capacity_;
   std::unordered_set<uint64_t> seen_current_, seen_previous_;
+  bool score_names_;
+  NameModel names_;
 };
 
 // Mean over labels of each label's Shannon character entropy, in bits; and label count.
