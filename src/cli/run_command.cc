@@ -14,6 +14,7 @@
 #include "cli/api_setup.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
+#include "detect/detector_sink.h"
 #include "dnsight/clock.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
@@ -38,7 +39,7 @@ void AppendCounterMap(const std::map<std::string, uint64_t, std::less<>>& m, std
 }
 
 std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<DnsSource>>& sources,
-                         const StoreRowSink* store) {
+                         const StoreRowSink* store, const DetectorSink* detector) {
   const PipelineCounters c = p.counters();
   std::string j = "{\"engine\":{";
   j += "\"observations\":" + std::to_string(c.observations);
@@ -88,6 +89,15 @@ std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<Dn
     j += ",\"partitions_expired\":" + std::to_string(sc.partitions_expired);
     j += ",\"errors\":" + std::to_string(sc.errors) + "}";
   }
+  if (detector != nullptr) {
+    const DetectorCounters& dc = detector->counters();
+    j += ",\"detect\":{\"rows_scored\":" + std::to_string(dc.rows_scored.load());
+    j += ",\"decisions\":" + std::to_string(dc.decisions.load());
+    j += ",\"alerts\":" + std::to_string(dc.alerts.load());
+    j += ",\"downgraded\":" + std::to_string(dc.downgraded.load());
+    j += ",\"entities_skipped\":" + std::to_string(dc.entities_skipped.load());
+    j += ",\"entities_expired\":" + std::to_string(dc.entities_expired.load()) + "}";
+  }
   j += "}";
   return j;
 }
@@ -133,6 +143,9 @@ int RunCommand(const RunOptions& options) {
   FeatureStoreHandles store;
   std::unique_ptr<StoreRowSink> store_sink;
   std::unique_ptr<RunningApi> api;
+  ChangeEvents changes;
+  FILE* decisions_out = nullptr;
+  std::unique_ptr<DetectorSink> detector;
   RowSink* sink = nullptr;
   SystemClock clock;
   try {
@@ -163,6 +176,28 @@ int RunCommand(const RunOptions& options) {
     json_sink = std::make_unique<JsonLinesRowSink>(cfg.output.features, cfg.output.late_events,
                                                    cfg.output.dead_letter);
     sink = json_sink.get();
+    if (!cfg.detect.decisions.empty()) {
+      for (const auto& f : cfg.detect.changes)
+        if (Status s = changes.AddFile(f); !s.ok()) throw ConfigError(s.message());
+      if (changes.rejected() > 0)
+        std::fprintf(stderr, "dnsight: change events: %llu malformed line(s) skipped, e.g. %s\n",
+                     static_cast<unsigned long long>(changes.rejected()),
+                     changes.rejected_samples().front().c_str());
+      decisions_out =
+          cfg.detect.decisions == "-" ? stdout : std::fopen(cfg.detect.decisions.c_str(), "w");
+      if (decisions_out == nullptr)
+        throw ConfigError(cfg.detect.decisions + ": cannot open for writing");
+      auto created = DetectorSink::Create(cfg, &changes, sink, [decisions_out](const Decision& d) {
+        std::string line;
+        AppendDecisionJson(d, &line);
+        line.push_back('\n');
+        std::fwrite(line.data(), 1, line.size(), decisions_out);
+        std::fflush(decisions_out);
+      });
+      if (!created.ok()) throw ConfigError(created.status().message());
+      detector = std::move(created.value());
+      sink = detector.get();
+    }
     if (!cfg.store.path.empty()) {
       auto opened = OpenFeatureStore(cfg, !options.backfill || options.backfill_online);
       if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
@@ -231,6 +266,7 @@ int RunCommand(const RunOptions& options) {
   ticker.join();
   pipeline.Finish();
   json_sink->Flush();
+  if (decisions_out != nullptr && decisions_out != stdout) std::fclose(decisions_out);
   {
     std::lock_guard lock(stop_mu);
     done = true;
@@ -238,7 +274,7 @@ int RunCommand(const RunOptions& options) {
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
 
-  const std::string counters = CountersJson(pipeline, sources, store_sink.get());
+  const std::string counters = CountersJson(pipeline, sources, store_sink.get(), detector.get());
   if (!cfg.output.counters.empty()) {
     std::ofstream out(cfg.output.counters);
     out << counters << '\n';

@@ -21,7 +21,7 @@
 // its value clipped to baseline +- clip * scale, so an anomaly moves the baseline by at
 // most alpha * clip * scale and a long-lasting shift is absorbed gradually, never at once.
 // The first `min_points` points are warm-up: they are learnt unclipped and get no score.
-// NaN and infinite values are missing: counted, neither scored nor learnt.
+// NaN, infinite and |x| > 1e300 values are missing: counted, neither scored nor learnt.
 //
 // Season slots are UTC: slot = (t mod period) / slot_width, cycle = floor(t / period).
 // period 0 disables the seasonal term. Points need not arrive in time order, but a point

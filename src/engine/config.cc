@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -513,6 +514,100 @@ void ParseLeases(const Node& n, LeaseConfig* l) {
   }
 }
 
+void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectConfig* d) {
+  n.OnlyKeys(
+      {"decisions", "changes", "renotify", "deploy_context", "max_entities_per_rule", "rules"});
+  if (n.Has("decisions")) d->decisions = n["decisions"].Str();
+  if (n.Has("changes")) {
+    const Node c = n["changes"];
+    c.ExpectSequence();
+    for (size_t i = 0; i < c.size(); ++i) d->changes.push_back(c.At(i).Str());
+  }
+  if (n.Has("renotify")) d->renotify_ns = n["renotify"].Duration();
+  if (n.Has("deploy_context")) d->deploy_context_ns = n["deploy_context"].Duration(true);
+  if (n.Has("max_entities_per_rule"))
+    d->max_entities_per_rule = static_cast<size_t>(n["max_entities_per_rule"].Int(1, 1LL << 32));
+  if (!n.Has("rules")) return;
+  const Node rules = n["rules"];
+  rules.ExpectSequence();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Node r = rules.At(i);
+    r.OnlyKeys({"class", "view", "kind", "features", "direction", "threshold", "min_delta",
+                "require", "window", "period", "slot", "min_points", "scope", "failure_domain",
+                "action", "severity"});
+    DetectRuleConfig rc;
+    rc.where = r.Where();
+    if (!r.Has("class") || !r.Has("view")) r.Fail("a rule needs 'class' and 'view'");
+    rc.klass = r["class"].Str();
+    rc.view = r["view"].Str();
+    const FeatureView* view = nullptr;
+    for (const auto& v : views)
+      if (v.name == rc.view) view = &v;
+    if (view == nullptr) r["view"].Fail("no view named '" + rc.view + "'");
+    const auto need_feature = [&](const Node& at, const std::string& f) {
+      if (std::find(view->feature_names.begin(), view->feature_names.end(), f) ==
+          view->feature_names.end())
+        at.Fail("view '" + rc.view + "' has no feature '" + f + "'");
+    };
+    if (r.Has("kind")) {
+      rc.kind = r["kind"].Str();
+      if (rc.kind != "baseline" && rc.kind != "threshold" && rc.kind != "tunnelling")
+        r["kind"].Fail("expected baseline, threshold or tunnelling");
+    }
+    if (r.Has("features")) {
+      const Node f = r["features"];
+      f.ExpectSequence();
+      for (size_t j = 0; j < f.size(); ++j) {
+        rc.features.push_back(f.At(j).Str());
+        need_feature(f.At(j), rc.features.back());
+      }
+    }
+    if (rc.kind != "tunnelling" && rc.features.empty())
+      r.Fail("a " + rc.kind + " rule needs 'features'");
+    if (r.Has("direction")) {
+      rc.direction = r["direction"].Str();
+      if (rc.direction != "up" && rc.direction != "down" && rc.direction != "both")
+        r["direction"].Fail("expected up, down or both");
+    }
+    if (r.Has("threshold")) rc.threshold = r["threshold"].Double();
+    if (r.Has("min_delta")) rc.min_delta = r["min_delta"].Double();
+    if (r.Has("require")) {
+      const Node q = r["require"];
+      q.OnlyKeys({"feature", "min"});
+      if (!q.Has("feature") || !q.Has("min")) q.Fail("needs 'feature' and 'min'");
+      rc.require_feature = q["feature"].Str();
+      need_feature(q["feature"], rc.require_feature);
+      rc.require_min = q["min"].Double();
+    }
+    if (r.Has("window")) rc.window = r["window"].Str();
+    if (rc.kind == "tunnelling") {
+      for (const char* base :
+           {"queries", "unique_subdomains", "unique_clients", "subdomain_length_mean",
+            "label_entropy_mean", "txt_ratio", "null_ratio"})
+        need_feature(r.Has("window") ? r["window"] : r["kind"],
+                     std::string(base) + "_" + rc.window);
+    }
+    if (r.Has("period")) rc.period_ns = r["period"].Duration(true);
+    if (r.Has("slot")) rc.slot_ns = r["slot"].Duration();
+    if (rc.period_ns % rc.slot_ns != 0) r["period"].Fail("must be a multiple of 'slot'");
+    if (r.Has("min_points")) rc.min_points = static_cast<int>(r["min_points"].Int(1, 100000));
+    rc.scope_kind = r.Has("scope") ? r["scope"].Str() : std::string(EntityKindName(view->entity));
+    if (r.Has("failure_domain")) {
+      rc.failure_domain = r["failure_domain"].Str();
+      if (rc.failure_domain != "dns_config" && rc.failure_domain != "infrastructure" &&
+          rc.failure_domain != "application" && rc.failure_domain != "abuse")
+        r["failure_domain"].Fail("expected dns_config, infrastructure, application or abuse");
+    }
+    if (r.Has("action")) rc.action = r["action"].Str();
+    if (r.Has("severity")) {
+      rc.severity = r["severity"].Str();
+      if (rc.severity != "page" && rc.severity != "ticket" && rc.severity != "info")
+        r["severity"].Fail("expected page, ticket or info");
+    }
+    d->rules.push_back(std::move(rc));
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -528,7 +623,8 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
   EngineConfig cfg;
   cfg.path = name;
   const Node top(root, name, "");
-  top.OnlyKeys({"sources", "redaction", "engine", "output", "store", "api", "leases", "views"});
+  top.OnlyKeys(
+      {"sources", "redaction", "engine", "output", "store", "api", "leases", "detect", "views"});
   if (top.Has("store")) ParseStore(top["store"], &cfg.store);
   if (top.Has("api")) ParseApi(top["api"], &cfg.api);
   if (top.Has("leases")) ParseLeases(top["leases"], &cfg.leases);
@@ -549,7 +645,8 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
     if (!names.insert(cfg.views.back().name).second)
       views.At(i)["name"].Fail("duplicate view name '" + cfg.views.back().name + "'");
     if (cfg.views.back().entity == EntityKind::kDevice && cfg.leases.files.empty())
-      views.At(i)["entity"].Fail("the device entity needs lease history ('leases: {files: [...]}')");
+      views.At(i)["entity"].Fail(
+          "the device entity needs lease history ('leases: {files: [...]}')");
   }
   if (!cfg.leases.files.empty()) {
     auto table = std::make_shared<LeaseTable>();
@@ -566,6 +663,7 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
     for (auto& v : cfg.views)
       if (v.entity == EntityKind::kDevice) v.leases = table.get();
   }
+  if (top.Has("detect")) ParseDetect(top["detect"], cfg.views, &cfg.detect);
   return cfg;
 }
 

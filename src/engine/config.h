@@ -106,6 +106,38 @@ struct LeaseConfig {
   std::vector<std::string> files;  // JSON lines {"ip","device","from","to"}
 };
 
+// One detection rule (README: "detect"): which view's vectors it reads, how it scores
+// them, and what a decision it raises says (the feature-to-action table).
+struct DetectRuleConfig {
+  std::string klass;  // incident class, e.g. latency_rise (docs/decisions.md)
+  std::string view;
+  std::string kind = "baseline";      // baseline | threshold | tunnelling
+  std::vector<std::string> features;  // baseline / threshold inputs
+  std::string direction = "up";       // baseline: up | down | both
+  double threshold = 5;               // robust z (baseline), value (threshold), score (tunnelling)
+  double min_delta = 0;               // baseline: also |value - baseline| >= this
+  std::string require_feature;        // a volume guard, e.g. queries_1m
+  double require_min = 0;             // ... which must be >= this
+  std::string window = "5m";          // tunnelling: the window suffix it reads
+  int64_t period_ns = 86'400'000'000'000;  // baseline seasonality (0 = none)
+  int64_t slot_ns = 3'600'000'000'000;
+  int min_points = 30;     // baseline warm-up, in vectors
+  std::string scope_kind;  // resolver | domain | client | ... (default: entity kind)
+  std::string failure_domain = "dns_config";
+  std::string action = "investigate";
+  std::string severity = "page";
+  std::string where;  // file:line, for messages
+};
+
+struct DetectConfig {
+  std::string decisions;             // JSON lines of decisions ("" = detection off, "-" stdout)
+  std::vector<std::string> changes;  // change-event files (JSON lines) loaded at start
+  int64_t renotify_ns = 900'000'000'000;          // while a condition lasts, one decision per this
+  int64_t deploy_context_ns = 1'800'000'000'000;  // a change this recent is named in the reason
+  size_t max_entities_per_rule = 200'000;
+  std::vector<DetectRuleConfig> rules;
+};
+
 struct EngineConfig {
   std::string path;
   std::vector<SourceConfig> sources;
@@ -115,6 +147,7 @@ struct EngineConfig {
   StoreConfig store;
   ApiConfig api;
   LeaseConfig leases;
+  DetectConfig detect;
   // Loaded from leases.files; shared by every copy of the config and referenced by the
   // device views (FeatureView::leases). Immutable once loaded.
   std::shared_ptr<const LeaseTable> lease_table;
