@@ -166,6 +166,7 @@ int RunCommand(const RunOptions& options) {
       if (!options.to.empty()) cfg.engine.accept_to_ns = bound(options.to, "--to");
     }
     if (!options.features_path.empty()) cfg.output.features = options.features_path;
+    if (!options.decisions_path.empty()) cfg.detect.decisions = options.decisions_path;
     if (!options.counters_path.empty()) cfg.output.counters = options.counters_path;
     if (!options.extra_sources.empty()) {
       cfg.sources.clear();
