@@ -1,7 +1,9 @@
 // dnsight_http_load: open-loop load generator for the serving API.
 //
 // Sends POST /v1/features/get (or /v1/features/batch with --batch N > 1) at a fixed rate
-// for a fixed time over K keep-alive connections, one thread each. Request i of the run
+// for a fixed time over K keep-alive connections, one thread each. `--method GET --path P`
+// sends GET P instead, with no body: the same schedule against a reference server (a static
+// file behind nginx, say), so both sides are driven by the same client. Request i of the run
 // is scheduled at start + i / qps and connection i % K sends it. Latency is measured from
 // the scheduled time, not from when the request actually went out, so a server that
 // stalls is charged for the requests that should have been sent meanwhile (no
@@ -11,9 +13,12 @@
 //   dnsight_http_load --url http://127.0.0.1:8080 --qps 2000 --seconds 30
 //       --connections 8 --entities-file clients.txt --views client --token $TOKEN
 //
-// Prints achieved QPS, status counts and latency percentiles. 404 (entity absent from
-// every view) is counted apart from errors. Exit status 1 when any request failed.
+// Prints achieved QPS, status counts, response body sizes and latency percentiles. 404
+// (entity absent from every view) is counted apart from errors. Exit status 1 when any
+// request failed. The process asks for a 1 us timer slack, so sleeping until a send time
+// overshoots by microseconds rather than the default 50 us.
 #include <httplib.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,7 +47,9 @@ struct Options {
   int batch = 1;
   std::vector<std::string> views{"client"};
   std::string token;
-  bool insecure = false;  // https: skip certificate verification
+  bool insecure = false;        // https: skip certificate verification
+  std::string method = "POST";  // POST: the feature API; GET: --path, no body
+  std::string path;             // "" = /v1/features/get or /v1/features/batch
 };
 
 [[noreturn]] void Usage(const char* why) {
@@ -50,7 +57,8 @@ struct Options {
                "dnsight_http_load: %s\n"
                "usage: dnsight_http_load [--url http(s)://host:port] [--qps N] [--seconds S]\n"
                "         [--connections K] [--entities-file PATH] [--batch N]\n"
-               "         [--views a,b] [--token T] [--insecure]\n",
+               "         [--views a,b] [--token T] [--insecure]\n"
+               "         [--method POST|GET] [--path /request/path]\n",
                why);
   std::exit(2);
 }
@@ -92,11 +100,17 @@ Options ParseArgs(int argc, char** argv) {
       o.views = SplitComma(v);
     else if (arg == "--token")
       o.token = v;
+    else if (arg == "--method")
+      o.method = v;
+    else if (arg == "--path")
+      o.path = v;
     else
       Usage(("unknown option " + std::string(arg)).c_str());
   }
   if (o.qps <= 0 || o.seconds <= 0 || o.connections <= 0 || o.batch <= 0 || o.views.empty())
     Usage("qps, seconds, connections and batch must be positive; views non-empty");
+  if (o.method != "POST" && o.method != "GET") Usage("--method is POST or GET");
+  if (o.method == "GET" && o.path.empty()) Usage("--method GET needs --path");
   return o;
 }
 
@@ -138,6 +152,7 @@ struct ThreadResult {
   uint64_t not_found = 0;
   uint64_t http_errors = 0;
   uint64_t transport_errors = 0;
+  uint64_t body_bytes = 0;  // response bodies, summed
   Clock::time_point last_done;
 };
 
@@ -151,7 +166,10 @@ void RunConnection(const Options& o, const std::vector<std::string>& entities, i
   if (o.insecure) cli.enable_server_certificate_verification(false);
   httplib::Headers headers;
   if (!o.token.empty()) headers.emplace("Authorization", "Bearer " + o.token);
-  const char* path = o.batch == 1 ? "/v1/features/get" : "/v1/features/batch";
+  const std::string path = !o.path.empty() ? o.path
+                           : o.batch == 1  ? "/v1/features/get"
+                                           : "/v1/features/batch";
+  const bool get = o.method == "GET";
   const double period_ns = 1e9 / o.qps;
   const auto k = static_cast<uint64_t>(o.connections);
   out->latency_ns.reserve(total / k + 1);
@@ -159,8 +177,9 @@ void RunConnection(const Options& o, const std::vector<std::string>& entities, i
     const auto scheduled =
         start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(i) * period_ns));
     std::this_thread::sleep_until(scheduled);
-    const std::string body = Body(o, entities, i * static_cast<uint64_t>(o.batch));
-    auto res = cli.Post(path, headers, body, "application/json");
+    auto res = get ? cli.Get(path, headers)
+                   : cli.Post(path, headers, Body(o, entities, i * static_cast<uint64_t>(o.batch)),
+                              "application/json");
     const auto done = Clock::now();
     out->latency_ns.push_back(
         std::chrono::duration_cast<std::chrono::nanoseconds>(done - scheduled).count());
@@ -171,6 +190,7 @@ void RunConnection(const Options& o, const std::vector<std::string>& entities, i
         std::fprintf(stderr, "connection %d: %s\n", index, httplib::to_string(res.error()).c_str());
     } else if (res->status == 200) {
       ++out->ok;
+      out->body_bytes += res->body.size();
     } else if (res->status == 404) {
       ++out->not_found;
     } else {
@@ -192,6 +212,7 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
 
 int main(int argc, char** argv) {
   const Options o = ParseArgs(argc, argv);
+  ::prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // ns; inherited by the threads below
   std::vector<std::string> entities;
   if (!o.entities_file.empty()) {
     std::ifstream in(o.entities_file);
@@ -222,18 +243,28 @@ int main(int argc, char** argv) {
     sum.not_found += r.not_found;
     sum.http_errors += r.http_errors;
     sum.transport_errors += r.transport_errors;
+    sum.body_bytes += r.body_bytes;
     sum.last_done = std::max(sum.last_done, r.last_done);
   }
   std::sort(all.begin(), all.end());
   const double elapsed = std::chrono::duration<double>(sum.last_done - start).count();
-  std::printf("target %.0f req/s for %.1f s over %d connections, batch %d, views %zu\n", o.qps,
-              o.seconds, o.connections, o.batch, o.views.size());
-  std::printf("sent %zu in %.2f s: achieved %.0f req/s (%.0f entities/s)\n", all.size(), elapsed,
-              elapsed > 0 ? static_cast<double>(all.size()) / elapsed : 0.0,
-              elapsed > 0 ? static_cast<double>(all.size()) * o.batch / elapsed : 0.0);
+  if (o.method == "GET")
+    std::printf("target %.0f req/s for %.1f s over %d connections, GET %s\n", o.qps, o.seconds,
+                o.connections, o.path.c_str());
+  else
+    std::printf("target %.0f req/s for %.1f s over %d connections, batch %d, views %zu\n", o.qps,
+                o.seconds, o.connections, o.batch, o.views.size());
+  const double achieved = elapsed > 0 ? static_cast<double>(all.size()) / elapsed : 0.0;
+  if (o.method == "GET")
+    std::printf("sent %zu in %.2f s: achieved %.0f req/s\n", all.size(), elapsed, achieved);
+  else
+    std::printf("sent %zu in %.2f s: achieved %.0f req/s (%.0f entities/s)\n", all.size(), elapsed,
+                achieved, achieved * o.batch);
   std::printf("status: ok %" PRIu64 ", not found %" PRIu64 ", http errors %" PRIu64
               ", transport errors %" PRIu64 "\n",
               sum.ok, sum.not_found, sum.http_errors, sum.transport_errors);
+  std::printf("response body: %.0f bytes on average (200s)\n",
+              sum.ok > 0 ? static_cast<double>(sum.body_bytes) / static_cast<double>(sum.ok) : 0.0);
   std::printf(
       "latency from scheduled send (us): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
       Percentile(all, 0.50), Percentile(all, 0.90), Percentile(all, 0.99), Percentile(all, 0.999),

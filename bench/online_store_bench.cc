@@ -1,15 +1,22 @@
-// In-process read latency of the embedded online store (100k entities × 50 features),
-// next to a reference: a plain std::unordered_map<std::string, std::vector<double>> lookup
-// plus a copy of the values, the least any in-process store has to do.
+// In-process read latency of the embedded online store (100k entities × 50 features) and
+// of FeatureService::GetFeatures over it (the path the HTTP API calls: registry snapshot,
+// TTL and staleness per entity), next to a reference: a plain
+// std::unordered_map<std::string, std::vector<double>> lookup plus a copy of the values,
+// the least any in-process store has to do.
 //
 // Every call is timed on its own with steady_clock; the counters p50_us and p99_us are
-// per call: one Get (entities:1) or one MultiGet of 100 entities (entities:100). The reference
-// benchmarks also report store_over_ref_p50 and store_over_ref_p99, the ratio to the store
-// benchmark of the same shape, when that ran first (it does in the default order). Entities are
-// drawn uniformly at random, so the working set is the whole store, as for a scoring service.
+// per call: one Get / one GetFeatures of 1 entity (entities:1), or one MultiGet /
+// GetFeatures of 100 entities (entities:100). The reference benchmarks also report
+// store_over_ref_p50/p99 and service_over_ref_p50/p99, the ratios of the store and
+// service benchmarks of the same shape to the reference, when those ran first (they do in
+// the default order, and under --benchmark_filter='BM_(EmbeddedLookup|FeatureService|Ref)').
+// Entities are drawn uniformly at random, so the working set is the whole store, as for a
+// scoring service.
 //
 // Setup writes the store once into a temporary directory (removed at exit) and reopens it,
-// so reads run against the index as loaded at open.
+// so reads run against the index as loaded at open. Records end at the wall-clock time of
+// setup and the view's TTL is 1 h, so every GetFeatures answer is `fresh` with all 50
+// values (the check fails the benchmark otherwise).
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -25,7 +32,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dnsight/clock.h"
 #include "dnsight/online_store.h"
+#include "serve/feature_service.h"
+#include "store/registry.h"
 
 namespace dnsight {
 namespace {
@@ -33,6 +43,8 @@ namespace {
 constexpr size_t kEntities = 100'000;
 constexpr size_t kFeatures = 50;
 constexpr char kView[] = "client";
+constexpr char kVersion[] = "fc37609342a29496";
+constexpr int64_t kTtlNs = 3600'000'000'000;
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -61,6 +73,9 @@ class TempDir {
 struct Fixture {
   std::unique_ptr<TempDir> dir;  // declared first: removed after the store is closed
   std::unique_ptr<OnlineStore> store;
+  std::unique_ptr<Registry> registry;
+  SystemClock clock;
+  std::unique_ptr<FeatureService> service;
   std::unordered_map<std::string, std::vector<double>> reference;
   std::vector<std::string> entities;
 };
@@ -77,6 +92,7 @@ Fixture BuildFixture() {
     f.reference.emplace(f.entities.back(), std::move(values));
   }
   const std::string path = f.dir->path() + "/online";
+  const int64_t window_end_ns = SystemClock().NowNs();
   {
     auto writer = OpenEmbeddedOnlineStore(path);
     if (!writer.ok()) {
@@ -85,8 +101,8 @@ Fixture BuildFixture() {
     }
     std::vector<OnlineRecord> batch;
     for (size_t i = 0; i < kEntities; ++i) {
-      batch.push_back(OnlineRecord{kView, f.entities[i], "fc37609342a29496", 1795428310000000000,
-                                   f.reference[f.entities[i]]});
+      batch.push_back(
+          OnlineRecord{kView, f.entities[i], kVersion, window_end_ns, f.reference[f.entities[i]]});
       if (batch.size() == 1000 || i + 1 == kEntities) {
         if (Status s = (*writer)->Put(batch); !s.ok()) {
           std::fprintf(stderr, "put: %s\n", s.ToString().c_str());
@@ -99,6 +115,22 @@ Fixture BuildFixture() {
   auto reopened = OpenEmbeddedOnlineStore(path);
   if (!reopened.ok()) std::abort();
   f.store = std::move(reopened).value();
+
+  auto registry = Registry::Open(f.dir->path() + "/registry");
+  if (!registry.ok()) {
+    std::fprintf(stderr, "registry: %s\n", registry.status().ToString().c_str());
+    std::abort();
+  }
+  f.registry = std::move(registry).value();
+  RegisteredView view;
+  view.name = kView;
+  view.version = kVersion;
+  view.entity = "client";
+  view.ttl_ns = kTtlNs;
+  for (size_t j = 0; j < kFeatures; ++j) view.feature_names.push_back("f" + std::to_string(j));
+  view.registered_at_ns = window_end_ns;
+  if (!f.registry->Register(view).ok()) std::abort();
+  f.service = std::make_unique<FeatureService>(*f.registry, *f.store, f.clock);
   return f;
 }
 
@@ -115,8 +147,12 @@ struct Percentiles {
   double p99_us = 0;
 };
 
-// Store results by batch size, for the reference benchmarks' ratios.
+// Results of the store and service benchmarks by batch size, for the reference ratios.
 std::map<int64_t, Percentiles>& StoreResults() {
+  static std::map<int64_t, Percentiles> results;
+  return results;
+}
+std::map<int64_t, Percentiles>& ServiceResults() {
   static std::map<int64_t, Percentiles> results;
   return results;
 }
@@ -176,6 +212,39 @@ void BM_EmbeddedLookup(benchmark::State& state) {
 }
 BENCHMARK(BM_EmbeddedLookup)->ArgName("entities")->Arg(1)->Arg(100);
 
+// FeatureService::GetFeatures: one view of 50 features, 1 or 100 entities per call; the
+// response is reused across calls, as each HTTP worker thread does.
+void BM_FeatureServiceGet(benchmark::State& state) {
+  Fixture& f = *GetFixture();
+  const size_t batch = static_cast<size_t>(state.range(0));
+  const std::vector<std::string> views{kView};
+  std::vector<double> ns;
+  ns.reserve(1 << 20);
+  std::vector<std::string> picked;
+  FeatureResponse resp;
+  uint64_t seed = 1;
+  size_t fresh = 0;
+  bool failed = false;
+  for (auto _ : state) {
+    Pick(f, &seed, batch, &picked);
+    const auto t0 = std::chrono::steady_clock::now();
+    const Status s = f.service->GetFeatures(views, picked, &resp);
+    const auto t1 = std::chrono::steady_clock::now();
+    ns.push_back(static_cast<double>(std::chrono::nanoseconds(t1 - t0).count()));
+    if (!s.ok()) {
+      failed = true;
+      continue;
+    }
+    for (const EntityFeatures& e : resp.views[0].entities)
+      fresh += e.status == FeatureStatus::kFresh && e.values.size() == kFeatures ? 1 : 0;
+  }
+  if (failed || fresh != batch * static_cast<size_t>(state.iterations()))
+    state.SkipWithError("not every entity was fresh with 50 values");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  ServiceResults()[state.range(0)] = Report(state, &ns);
+}
+BENCHMARK(BM_FeatureServiceGet)->ArgName("entities")->Arg(1)->Arg(100);
+
 void BM_ReferenceLookup(benchmark::State& state) {
   Fixture& f = *GetFixture();
   const size_t batch = static_cast<size_t>(state.range(0));
@@ -199,10 +268,14 @@ void BM_ReferenceLookup(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   const Percentiles p = Report(state, &ns);
-  const auto store = StoreResults().find(state.range(0));
-  if (store != StoreResults().end() && p.p50_us > 0 && p.p99_us > 0) {
-    state.counters["store_over_ref_p50"] = store->second.p50_us / p.p50_us;
-    state.counters["store_over_ref_p99"] = store->second.p99_us / p.p99_us;
+  if (p.p50_us <= 0 || p.p99_us <= 0) return;
+  if (const auto it = StoreResults().find(state.range(0)); it != StoreResults().end()) {
+    state.counters["store_over_ref_p50"] = it->second.p50_us / p.p50_us;
+    state.counters["store_over_ref_p99"] = it->second.p99_us / p.p99_us;
+  }
+  if (const auto it = ServiceResults().find(state.range(0)); it != ServiceResults().end()) {
+    state.counters["service_over_ref_p50"] = it->second.p50_us / p.p50_us;
+    state.counters["service_over_ref_p99"] = it->second.p99_us / p.p99_us;
   }
 }
 BENCHMARK(BM_ReferenceLookup)->ArgName("entities")->Arg(1)->Arg(100);

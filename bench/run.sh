@@ -4,6 +4,9 @@
 #   - the same inputs with a single count view (decode + normalize cost alone)
 #   - tshark field extraction of the same pcap
 #   - per-client 1-minute aggregates: dnsight vs python3-pandas on the same JSON lines
+#   - point-in-time retrieval, 1M-row spine: dnsight vs pandas.merge_asof (bench/pit_bench.sh)
+#   - feature serving: online get p50/p99 in process (vs unordered_map) and over HTTP at a
+#     fixed rate (vs nginx serving the same bytes) (bench/serve_bench.sh)
 # Usage: bench/run.sh BUILD_DIR   (EVENTS=... DURATION_S=... to change the input)
 set -euo pipefail
 build=${1:-build}
@@ -74,3 +77,6 @@ if "$py" -c "import pandas" 2>/dev/null; then
   echo "  rows: dnsight $dn_rows, pandas $pandas_rows"
   printf '  ratio pandas cpu / dnsight cpu: %.1fx\n' "$(awk -v a="$c" -v b="$dn_cpu" 'BEGIN{print a/b}')"
 fi
+
+bash bench/pit_bench.sh "$build"
+bash bench/serve_bench.sh "$build"

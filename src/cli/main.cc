@@ -9,8 +9,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/detect_commands.h"
 #include "cli/run_command.h"
+#include "cli/simulate_command.h"
 #include "cli/store_commands.h"
+#include "cli/train_command.h"
 
 namespace {
 
@@ -23,6 +26,8 @@ void AddRunFlags(CLI::App* cmd, dnsight::RunOptions* run) {
   cmd->add_option("--features", run->features_path, "feature output (overrides output.features)");
   cmd->add_option("--counters", run->counters_path, "write counters JSON here at exit");
   cmd->add_option("--views", run->views, "only these views (comma-separated)");
+  cmd->add_option("--decisions", run->decisions_path,
+                  "write detection decisions here (overrides detect.decisions)");
 }
 
 }  // namespace
@@ -93,9 +98,48 @@ int main(int argc, char** argv) {
   reg_cmd->add_option("--source", reg_backfill.extra_sources,
                       "register: raw history to backfill from (TYPE:PATH)");
 
+  dnsight::TrainOptions train;
+  auto* train_cmd = app.add_subcommand(
+      "train", "fit a model (isolation forest) on a view's offline history; save it versioned");
+  train_cmd->add_option("-c,--config", train.config_path, "config file (YAML)")->required();
+  train_cmd->add_option("--view", train.view, "view to train on")->required();
+  train_cmd->add_option("-o,--output", train.output, "model file to write")->required();
+  train_cmd->add_option("--kind", train.kind, "model kind: iforest");
+  train_cmd->add_option("--features", train.features, "features (comma-separated; default all)");
+  train_cmd->add_option("--from", train.from, "first window end (RFC 3339)");
+  train_cmd->add_option("--to", train.to, "end of window ends (RFC 3339, exclusive)");
+  train_cmd->add_option("--trees", train.trees, "trees (default 100)");
+  train_cmd->add_option("--sample", train.sample, "rows per tree (default 256)");
+  train_cmd->add_option("--seed", train.seed, "random seed (default 1)");
+
   std::string validate_path;
   auto* validate_cmd = app.add_subcommand("validate", "check a config and list its feature views");
   validate_cmd->add_option("-c,--config", validate_path, "config file (YAML)")->required();
+
+  dnsight::DetectOptions det;
+  auto* detect_cmd = app.add_subcommand(
+      "detect", "score a CSV of time series with the robust baseline (timestamp + value columns)");
+  detect_cmd->add_option("-i,--input", det.input, "CSV file, - for stdin")->required();
+  detect_cmd->add_option("-o,--output", det.output, "output CSV (default stdout)");
+  detect_cmd->add_option("--threshold", det.threshold, "anomalous at score >= this (default 4)");
+  detect_cmd->add_option("--period", det.period, "season length, 0 = none (default 1d)");
+  detect_cmd->add_option("--slot", det.slot, "season slot width (default 1h)");
+  detect_cmd->add_option("--direction", det.direction, "up, down or both (default both)");
+  detect_cmd->add_option("--min-points", det.min_points, "warm-up points per series (default 12)");
+  detect_cmd->add_option("--min-scale", det.min_scale, "absolute scale floor (default 0.001)");
+  detect_cmd->add_flag("--skip-bad", det.skip_bad, "skip and count malformed rows");
+
+  dnsight::EvalCommandOptions ev;
+  auto* eval_cmd =
+      app.add_subcommand("eval", "precision, recall, false alerts and time to detect of decisions");
+  eval_cmd->add_option("--truth", ev.truth, "incident timeline (incidents.jsonl)")->required();
+  eval_cmd->add_option("--decisions", ev.decisions, "decisions.jsonl")->required();
+  eval_cmd->add_option("--grace", ev.grace, "alerts up to this long after an incident's end match");
+  eval_cmd->add_option("--span", ev.span, "evaluated span for false alerts per day (default: inputs)");
+  eval_cmd->add_option("--json", ev.json, "also write the report as JSON (- = stdout)");
+
+  dnsight::SimulateOptions sim;
+  auto* sim_cmd = dnsight::AddSimulateCommand(app, &sim);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -123,5 +167,9 @@ int main(int argc, char** argv) {
     return dnsight::RunCommand(reg_backfill);
   }
   if (*validate_cmd) return dnsight::ValidateCommand(validate_path);
+  if (*train_cmd) return dnsight::TrainCommand(train);
+  if (*sim_cmd) return dnsight::SimulateCommand(sim);
+  if (*detect_cmd) return dnsight::DetectCommand(det);
+  if (*eval_cmd) return dnsight::EvalCommand(ev);
   return 2;
 }

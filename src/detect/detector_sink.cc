@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "common/time_util.h"
 
@@ -40,6 +41,7 @@ struct DetectorSink::Rule {
   int require = -1;
   BaselineOptions options;
   TunnelScorer tunnel;
+  std::optional<IsolationForest> forest;
   std::string model_name, model_version;
   int64_t evidence_ns = 0;
   struct Entity {
@@ -84,10 +86,24 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
                                        "'");
       rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
     }
-    if (rule->features.size() > 64)
+    if (rc.kind != "iforest" && rule->features.size() > 64)
       return Status::InvalidArgument(rc.where + ": a rule reads at most 64 features");
     if (!rc.require_feature.empty()) rule->require = index(rc.require_feature);
-    if (rc.kind == "tunnelling") {
+    if (rc.kind == "iforest") {
+      auto model = IsolationForest::Load(rc.model);
+      if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
+      rule->features.clear();
+      for (const auto& f : model->features()) {
+        rule->features.push_back(index(f));
+        if (rule->features.back() < 0)
+          return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" +
+                                         f + "', which view '" + rc.view + "' does not have");
+        rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
+      }
+      rule->model_name = "isolation_forest";
+      rule->model_version = model->version();
+      rule->forest = std::move(model.value());
+    } else if (rc.kind == "tunnelling") {
       if (Status s = rule->tunnel.Bind(view.feature_names, rc.window); !s.ok())
         return Status::InvalidArgument(rc.where + ": " + s.message());
       rule->evidence_ns = ParseDuration(rc.window).value_or(0);
@@ -112,7 +128,8 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
                               std::to_string(rc.slot_ns) + '|' + std::to_string(rc.min_points);
     std::string all = canon;
     for (const auto& f : rc.features) all += '|' + f;
-    rule->model_version = Hex64(XXH3_64bits(all.data(), all.size()));
+    if (rule->model_version.empty())
+      rule->model_version = Hex64(XXH3_64bits(all.data(), all.size()));
     sink->rules_by_view_[vi].push_back(rule.get());
     sink->rules_.push_back(std::move(rule));
   }
@@ -169,6 +186,17 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
       }
     }
     for (auto& t : top) t.contribution = 1.0 / static_cast<double>(top.size());
+  } else if (rc.kind == "iforest") {
+    std::vector<double> x(rule.features.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = row.values[static_cast<size_t>(rule.features[i])];
+    score = rule.forest->Score(x);
+    anomalous = score >= rc.threshold;
+    if (anomalous) {
+      const std::vector<double> share = rule.forest->Explain(x);
+      for (size_t i = 0; i < x.size(); ++i)
+        if (share[i] > 0.05)
+          top.push_back({rule.forest->features()[i], x[i], rule.forest->medians()[i], share[i]});
+    }
   } else {
     TunnelScore t = rule.tunnel.Score(row.values);
     score = t.score;

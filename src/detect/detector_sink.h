@@ -35,6 +35,7 @@
 
 #include "detect/change_events.h"
 #include "detect/decision.h"
+#include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
 #include "detect/tunnel_scorer.h"
 #include "engine/config.h"

@@ -157,8 +157,12 @@ bool BenignScopeContains(const EvalIncident& b, const Decision& d) {
 }
 
 void Finish(ClassEval* c, std::vector<double> ttd_s) {
-  c->precision = c->alerts > 0 ? static_cast<double>(c->matched_alerts) / static_cast<double>(c->alerts) : kNaN;
-  c->recall = c->incidents > 0 ? static_cast<double>(c->detected) / static_cast<double>(c->incidents) : kNaN;
+  c->precision = c->alerts > 0
+                     ? static_cast<double>(c->matched_alerts) / static_cast<double>(c->alerts)
+                     : kNaN;
+  c->recall = c->incidents > 0
+                  ? static_cast<double>(c->detected) / static_cast<double>(c->incidents)
+                  : kNaN;
   c->ttd_median_s = Quantile(ttd_s, 0.5);
   c->ttd_p95_s = Quantile(std::move(ttd_s), 0.95);
 }
@@ -363,7 +367,7 @@ std::string FormatEvalTable(const EvalReport& r) {
   std::snprintf(
       buf, sizeof(buf),
       "decisions %llu, alerts %llu; false alerts %llu (%s per day over %s days); "
-      "benign alerts %llu (over %llu benign incidents)\n",
+      "benign alerts %llu (benign incidents: %llu)\n",
       static_cast<unsigned long long>(r.decisions), static_cast<unsigned long long>(r.alerts),
       static_cast<unsigned long long>(r.false_alerts), Fixed(r.false_alerts_per_day, 3).c_str(),
       Fixed(days, 3).c_str(), static_cast<unsigned long long>(r.benign_alerts),

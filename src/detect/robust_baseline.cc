@@ -161,7 +161,7 @@ void RobustBaseline::Allocate() {
 
 void RobustBaseline::Reset() {
   points_ = missing_ = 0;
-  level_ = deviation_ = 0;
+  level_recent_ = level_seasonal_ = deviation_ = 0;
   recent_fill_ = recent_head_ = 0;
   values_ = {};
   slot_state_ = {};
@@ -235,9 +235,13 @@ BaselineScore RobustBaseline::Observe(int64_t t_ns, double x) {
   }
 
   const Reference ref = ReferenceFor(slot);
-  const double baseline = ref.center + level_;
+  double& level = ref.seasonal ? level_seasonal_ : level_recent_;
+  const double baseline = ref.center + level;
+  // The recent points' spread only seeds the error scale (end of warm-up): as a live term
+  // it would widen within a few points of any step, half the ring on either side of it.
+  const double spread = ref.seasonal ? ref.spread : 0;
   const double scale =
-      std::max({deviation_, ref.spread, o.min_scale, o.relative_min_scale * std::fabs(baseline)});
+      std::max({deviation_, spread, o.min_scale, o.relative_min_scale * std::fabs(baseline)});
   out.seasonal = ref.seasonal;
   out.baseline = baseline;
   out.scale = std::isnan(baseline) ? kNaN : scale;
@@ -259,8 +263,11 @@ BaselineScore RobustBaseline::Observe(int64_t t_ns, double x) {
     // Learn the clipped value, so that an anomaly cannot drag the baseline with it.
     const double band = o.clip * scale;
     learnt = std::clamp(x, baseline - band, baseline + band);
-    level_ += o.level_alpha * ((learnt - ref.center) - level_);
-    deviation_ += o.scale_alpha * (kMeanAbsToSigma * std::fabs(learnt - baseline) - deviation_);
+    level += o.level_alpha * ((learnt - ref.center) - level);
+    // An anomaly's error counts as at most one scale: a burst cannot inflate the scale (and
+    // so hide what follows), yet a lasting change of regime still widens it, slowly.
+    const double error = std::min(std::fabs(learnt - baseline), out.anomaly ? scale : band);
+    deviation_ += o.scale_alpha * (kMeanAbsToSigma * error - deviation_);
   }
 
   Learn(cycle, slot, learnt);
@@ -268,13 +275,14 @@ BaselineScore RobustBaseline::Observe(int64_t t_ns, double x) {
   if (points_ == o.min_points) {
     // End of warm-up: start the error scale from the robust spread of what was seen.
     deviation_ = RecentReference().spread;
-    level_ = 0;
+    level_recent_ = level_seasonal_ = 0;
   }
   return out;
 }
 
 // Body layout (varints unless noted): period_ns (zigzag), slot_ns (zigzag), slots,
-// slot_history, recent_points, points, missing, level (f64), deviation (f64), allocated
+// slot_history, recent_points, points, missing, recent level (f64), seasonal level (f64),
+// deviation (f64), allocated
 // (u8); if allocated: recent fill, the recent values oldest first (f64), and per slot:
 // fill, the ring oldest first (f64), open count, and if open: open cycle (zigzag), open sum
 // (f64).
@@ -289,7 +297,8 @@ void RobustBaseline::SerializeTo(std::string* out) const {
   PutU32(out, recent_cap_);
   PutVarint(out, points_);
   PutVarint(out, missing_);
-  PutF64(out, level_);
+  PutF64(out, level_recent_);
+  PutF64(out, level_seasonal_);
   PutF64(out, deviation_);
   out->push_back(values_.empty() ? 0 : 1);
   if (!values_.empty()) {
@@ -339,10 +348,11 @@ Status RobustBaseline::Deserialize(std::string_view bytes) {
 
   RobustBaseline next(options_);
   uint8_t allocated;
-  if (!r.Varint(&next.points_) || !r.Varint(&next.missing_) || !r.F64(&next.level_) ||
-      !r.F64(&next.deviation_) || !r.U8(&allocated))
+  if (!r.Varint(&next.points_) || !r.Varint(&next.missing_) || !r.F64(&next.level_recent_) ||
+      !r.F64(&next.level_seasonal_) || !r.F64(&next.deviation_) || !r.U8(&allocated))
     return truncated();
-  if (!std::isfinite(next.level_) || !std::isfinite(next.deviation_) || next.deviation_ < 0)
+  if (!std::isfinite(next.level_recent_) || !std::isfinite(next.level_seasonal_) ||
+      !std::isfinite(next.deviation_) || next.deviation_ < 0)
     return bad("non-finite level or deviation");
   if (allocated > 1) return bad("bad allocation flag");
   if (allocated == 1) {

@@ -8,8 +8,10 @@
 //              slot's last `slot_history` cycles (each cycle contributes the mean of its
 //              points in that slot), with 1.4826 * MAD across those cycles as its spread.
 //              Otherwise the median and 1.4826 * MAD of the last `recent_points` points.
-//   level      an EWMA of the residual x - reference (fast adaptation to a shift that the
-//              slow seasonal profile has not seen yet).
+//   level      an EWMA of the residual x - reference: fast adaptation to a shift that the
+//              slow seasonal profile has not seen yet, or to the lag of the recent median
+//              behind a trend. Each kind of reference has its own level, so that a slot
+//              turning seasonal does not inherit the other's correction.
 //   deviation  an EWMA of |x - baseline| * sqrt(pi/2): a normal-consistent sigma of the
 //              one-step error.
 //
@@ -29,9 +31,9 @@
 //
 // Memory: allocated on the first finite point and fixed after that: 8 bytes per recent
 // point plus, per season slot, 8 bytes per remembered cycle and 24 bytes of open-cycle
-// state, on top of a 112-byte object. With the defaults (1d period, 1h slots, 8 cycles,
-// 16 recent points) that is 112 + 16 * 8 + 24 * (8 * 8 + 24) = 2352 bytes, about 2.3 KiB;
-// without seasonality, 240 bytes. MemoryBytes() reports the exact figure.
+// state, on top of a 120-byte object. With the defaults (1d period, 1h slots, 8 cycles,
+// 16 recent points) that is 120 + 16 * 8 + 24 * (8 * 8 + 24) = 2360 bytes, about 2.3 KiB;
+// without seasonality, 248 bytes. MemoryBytes() reports the exact figure.
 //
 // Thread-safety: a RobustBaseline is a value owned by one thread (one shard). It keeps a
 // pointer to its options, which are shared read-only by every baseline built from them.
@@ -177,7 +179,8 @@ class RobustBaseline {
 
   uint64_t points_ = 0;
   uint64_t missing_ = 0;
-  double level_ = 0;
+  double level_recent_ = 0;    // residual level against the recent median
+  double level_seasonal_ = 0;  // residual level against the seasonal profile
   double deviation_ = 0;
 
   uint32_t recent_fill_ = 0;

@@ -534,7 +534,7 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     const Node r = rules.At(i);
     r.OnlyKeys({"class", "view", "kind", "features", "direction", "threshold", "min_delta",
                 "require", "window", "period", "slot", "min_points", "scope", "failure_domain",
-                "action", "severity"});
+                "action", "severity", "model"});
     DetectRuleConfig rc;
     rc.where = r.Where();
     if (!r.Has("class") || !r.Has("view")) r.Fail("a rule needs 'class' and 'view'");
@@ -551,8 +551,9 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     };
     if (r.Has("kind")) {
       rc.kind = r["kind"].Str();
-      if (rc.kind != "baseline" && rc.kind != "threshold" && rc.kind != "tunnelling")
-        r["kind"].Fail("expected baseline, threshold or tunnelling");
+      if (rc.kind != "baseline" && rc.kind != "threshold" && rc.kind != "tunnelling" &&
+          rc.kind != "iforest")
+        r["kind"].Fail("expected baseline, threshold, tunnelling or iforest");
     }
     if (r.Has("features")) {
       const Node f = r["features"];
@@ -562,7 +563,9 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
         need_feature(f.At(j), rc.features.back());
       }
     }
-    if (rc.kind != "tunnelling" && rc.features.empty())
+    if (r.Has("model")) rc.model = r["model"].Str();
+    if (rc.kind == "iforest" && rc.model.empty()) r.Fail("an iforest rule needs 'model'");
+    if (rc.kind != "tunnelling" && rc.kind != "iforest" && rc.features.empty())
       r.Fail("a " + rc.kind + " rule needs 'features'");
     if (r.Has("direction")) {
       rc.direction = r["direction"].Str();

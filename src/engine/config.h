@@ -111,7 +111,8 @@ struct LeaseConfig {
 struct DetectRuleConfig {
   std::string klass;  // incident class, e.g. latency_rise (docs/decisions.md)
   std::string view;
-  std::string kind = "baseline";      // baseline | threshold | tunnelling
+  std::string kind = "baseline";      // baseline | threshold | tunnelling | iforest
+  std::string model;                  // iforest: model file from `dnsight train`
   std::vector<std::string> features;  // baseline / threshold inputs
   std::string direction = "up";       // baseline: up | down | both
   double threshold = 5;               // robust z (baseline), value (threshold), score (tunnelling)
