@@ -38,6 +38,7 @@ std::string Confidence(double score, double threshold) {
 struct DetectorSink::Rule {
   const DetectRuleConfig* cfg = nullptr;
   std::vector<int> features;  // indices into the view's values
+  std::vector<int> counts;    // parallel to features; empty when the rule has none
   int require = -1;
   BaselineOptions options;
   TunnelScorer tunnel;
@@ -89,6 +90,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
     if (rc.kind != "iforest" && rule->features.size() > 64)
       return Status::InvalidArgument(rc.where + ": a rule reads at most 64 features");
     if (!rc.require_feature.empty()) rule->require = index(rc.require_feature);
+    for (const auto& c : rc.counts) rule->counts.push_back(index(c));
     if (rc.kind == "iforest") {
       auto model = IsolationForest::Load(rc.model);
       if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
@@ -123,7 +125,8 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
     }
     // The model version: a hash of everything that changes how this rule scores.
     const std::string canon = rc.klass + '|' + rc.view + '|' + rc.kind + '|' + rc.direction + '|' +
-                              std::to_string(rc.threshold) + '|' + std::to_string(rc.min_delta) +
+                              std::to_string(rc.threshold) + '|' + std::to_string(rc.min_delta) + '|' +
+                              std::to_string(rc.min_count) + (rc.binomial ? "|binomial" + std::to_string(rc.binomial_floor) : "") +
                               '|' + rc.window + '|' + std::to_string(rc.period_ns) + '|' +
                               std::to_string(rc.slot_ns) + '|' + std::to_string(rc.min_points);
     std::string all = canon;
@@ -168,11 +171,22 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
       const BaselineScore& s = st.scores[i];
       if (s.state != BaselineScore::State::kScored) continue;
       if (!s.anomaly || std::fabs(vals[i] - s.baseline) < rc.min_delta) continue;
+      double z = s.score;
+      if (!rule.counts.empty()) {
+        const double n = row.values[static_cast<size_t>(rule.counts[i])];
+        if (!(n >= rc.min_count)) continue;
+        if (rc.binomial) {
+          // A ratio over n events cannot be trusted beyond its sampling error.
+          const double b = std::clamp(s.baseline, rc.binomial_floor, 1 - rc.binomial_floor);
+          z = std::fabs(vals[i] - s.baseline) / std::max(s.scale, std::sqrt(b * (1 - b) / n));
+          if (z < rc.threshold) continue;
+        }
+      }
       anomalous = true;
-      score = std::max(score, s.score);
-      total += s.score;
+      score = std::max(score, z);
+      total += z;
       top.push_back({view.feature_names[static_cast<size_t>(rule.features[i])], vals[i], s.baseline,
-                     s.score});
+                     z});
     }
     for (auto& t : top) t.contribution = total > 0 ? t.contribution / total : 0;
   } else if (rc.kind == "threshold") {

@@ -533,6 +533,7 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
   for (size_t i = 0; i < rules.size(); ++i) {
     const Node r = rules.At(i);
     r.OnlyKeys({"class", "view", "kind", "features", "direction", "threshold", "min_delta",
+                "counts", "min_count", "binomial", "binomial_floor",
                 "require", "window", "period", "slot", "min_points", "scope", "failure_domain",
                 "action", "severity", "model"});
     DetectRuleConfig rc;
@@ -574,6 +575,24 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     }
     if (r.Has("threshold")) rc.threshold = r["threshold"].Double();
     if (r.Has("min_delta")) rc.min_delta = r["min_delta"].Double();
+    if (r.Has("counts")) {
+      const Node c = r["counts"];
+      c.ExpectSequence();
+      for (size_t j = 0; j < c.size(); ++j) {
+        rc.counts.push_back(c.At(j).Str());
+        need_feature(c.At(j), rc.counts.back());
+      }
+      if (rc.counts.size() != rc.features.size())
+        c.Fail("needs one count feature per feature (" + std::to_string(rc.features.size()) + ")");
+    }
+    if (r.Has("min_count")) rc.min_count = r["min_count"].Double();
+    if (r.Has("binomial")) rc.binomial = r["binomial"].Bool();
+    if (r.Has("binomial_floor")) {
+      rc.binomial_floor = r["binomial_floor"].Double();
+      if (!(rc.binomial_floor > 0 && rc.binomial_floor < 0.5))
+        r["binomial_floor"].Fail("must be in (0, 0.5)");
+    }
+    if (rc.binomial && rc.counts.empty()) r["binomial"].Fail("binomial scoring needs 'counts'");
     if (r.Has("require")) {
       const Node q = r["require"];
       q.OnlyKeys({"feature", "min"});

@@ -117,6 +117,16 @@ struct DetectRuleConfig {
   std::string direction = "up";       // baseline: up | down | both
   double threshold = 5;               // robust z (baseline), value (threshold), score (tunnelling)
   double min_delta = 0;               // baseline: also |value - baseline| >= this
+  // baseline: the event count behind each feature (parallel to `features`, e.g.
+  // queries_1m for nxdomain_ratio_1m). A feature whose count is below min_count is not
+  // judged; with `binomial`, a ratio's score also divides by its sampling error
+  // sqrt(b (1 - b) / n), so a few events cannot fake a spike.
+  std::vector<std::string> counts;
+  double min_count = 10;
+  bool binomial = false;
+  // The smallest rate the binomial error assumes: a per-entity median of a rare event
+  // (2 % typos) is often 0, which would make one event look impossible.
+  double binomial_floor = 0.05;
   std::string require_feature;        // a volume guard, e.g. queries_1m
   double require_min = 0;             // ... which must be >= this
   std::string window = "5m";          // tunnelling: the window suffix it reads
