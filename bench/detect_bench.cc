@@ -7,6 +7,9 @@
 //   BM_RobustBaselineSeries/L  a fresh VectorBaseline over the first L vectors (warm-up
 //                              and allocation included); items/s is vectors per second.
 //   BM_NaiveFullHistory/L      the naive reference over the same L vectors.
+//   BM_IsolationForestScore    a 100-tree forest trained on a day of the same vectors:
+//                              each Score + Explain of one 50-feature vector timed alone;
+//                              counters p50_us, p99_us (reference: the baseline above).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
 
 namespace dnsight {
@@ -139,6 +143,39 @@ void BM_NaiveFullHistory(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 BENCHMARK(BM_NaiveFullHistory)->Arg(1440)->Arg(4320)->Unit(benchmark::kMillisecond);
+
+void BM_IsolationForestScore(benchmark::State& state) {
+  const std::vector<double>& values = Series(1440);
+  std::vector<std::string> names;
+  for (size_t f = 0; f < kFeatures; ++f) names.push_back("f" + std::to_string(f));
+  auto forest = IsolationForest::Train(std::span(values).first(1440 * kFeatures), names, {});
+  if (!forest.ok()) {
+    state.SkipWithError(forest.status().message().c_str());
+    return;
+  }
+  std::vector<double> micros;
+  micros.reserve(1 << 20);
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto x = std::span(values).subspan((i % 1440) * kFeatures, kFeatures);
+    const auto start = std::chrono::steady_clock::now();
+    const double s = forest->Score(x);
+    const std::vector<double> share = forest->Explain(x);
+    const auto end = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(share.data());
+    if (micros.size() < micros.capacity())
+      micros.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+    ++i;
+  }
+  std::sort(micros.begin(), micros.end());
+  if (!micros.empty()) {
+    state.counters["p50_us"] = micros[micros.size() / 2];
+    state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_IsolationForestScore);
 
 }  // namespace
 }  // namespace dnsight

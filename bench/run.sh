@@ -7,6 +7,8 @@
 #   - point-in-time retrieval, 1M-row spine: dnsight vs pandas.merge_asof (bench/pit_bench.sh)
 #   - feature serving: online get p50/p99 in process (vs unordered_map) and over HTTP at a
 #     fixed rate (vs nginx serving the same bytes) (bench/serve_bench.sh)
+#   - detection on a simulated 7-day fleet (dnsight eval) and the scoring cost per vector
+#     (bench/detect_eval.sh)
 # Usage: bench/run.sh BUILD_DIR   (EVENTS=... DURATION_S=... to change the input)
 set -euo pipefail
 build=${1:-build}
@@ -80,3 +82,4 @@ fi
 
 bash bench/pit_bench.sh "$build"
 bash bench/serve_bench.sh "$build"
+bash bench/detect_eval.sh "$build"
