@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libfstrm-dev libprotobuf-dev protobuf-compiler libpcap-dev libpsl-dev publicsuffix \
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libssl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev \
-  libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev redis-server wrk curl \
+  libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev libxgboost-dev redis-server wrk curl \
   unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy nginx
 
 .PHONY: setup build demo test fuzz bench format clean

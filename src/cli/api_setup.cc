@@ -6,7 +6,9 @@ namespace dnsight {
 
 Result<std::unique_ptr<RunningApi>> RunningApi::Start(const EngineConfig& cfg,
                                                       FeatureStoreHandles& store,
-                                                      const Clock& clock) {
+                                                      const Clock& clock,
+                                                      const DecisionLog* decisions,
+                                                      ChangeEvents* changes) {
   if (!store.online)
     return Status::InvalidArgument("api: serving needs an online store (store.online is none)");
   auto tokens = TokensFromConfig(cfg.api.tokens);
@@ -24,6 +26,7 @@ Result<std::unique_ptr<RunningApi>> RunningApi::Start(const EngineConfig& cfg,
   api->http_ =
       std::make_unique<HttpApi>(cfg.api, *api->service_, *store.registry, store.offline.get(),
                                 Authenticator(std::move(*tokens)), *api->audit_, clock);
+  api->http_->AttachDetection(decisions, changes);
   if (Status s = api->http_->Start(); !s.ok()) return s;
   std::fprintf(stderr, "dnsight: api listening on %s://%s (port %d)\n",
                api->tls() ? "https" : "http", cfg.api.listen.c_str(), api->port());

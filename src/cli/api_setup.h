@@ -17,8 +17,11 @@ namespace dnsight {
 class RunningApi {
  public:
   // REQUIRES: !cfg.api.listen.empty(). Needs an online store (store.online not none).
+  // decisions and changes (may be null) back /v1/decisions and /v1/changes.
   static Result<std::unique_ptr<RunningApi>> Start(const EngineConfig& cfg,
-                                                   FeatureStoreHandles& store, const Clock& clock);
+                                                   FeatureStoreHandles& store, const Clock& clock,
+                                                   const DecisionLog* decisions = nullptr,
+                                                   ChangeEvents* changes = nullptr);
   ~RunningApi();
 
   int port() const { return http_->port(); }

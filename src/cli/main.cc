@@ -100,17 +100,23 @@ int main(int argc, char** argv) {
 
   dnsight::TrainOptions train;
   auto* train_cmd = app.add_subcommand(
-      "train", "fit a model (isolation forest) on a view's offline history; save it versioned");
+      "train",
+      "fit a model (isolation forest or xgboost) on a view's offline history; save it versioned");
   train_cmd->add_option("-c,--config", train.config_path, "config file (YAML)")->required();
   train_cmd->add_option("--view", train.view, "view to train on")->required();
   train_cmd->add_option("-o,--output", train.output, "model file to write")->required();
-  train_cmd->add_option("--kind", train.kind, "model kind: iforest");
+  train_cmd->add_option("--kind", train.kind, "model kind: iforest (default) or xgboost");
   train_cmd->add_option("--features", train.features, "features (comma-separated; default all)");
   train_cmd->add_option("--from", train.from, "first window end (RFC 3339)");
   train_cmd->add_option("--to", train.to, "end of window ends (RFC 3339, exclusive)");
   train_cmd->add_option("--trees", train.trees, "trees (default 100)");
   train_cmd->add_option("--sample", train.sample, "rows per tree (default 256)");
   train_cmd->add_option("--seed", train.seed, "random seed (default 1)");
+  train_cmd->add_option("--truth", train.truth, "xgboost: incident timeline for weak labels");
+  train_cmd->add_option("--class", train.klass, "xgboost: incident class to learn");
+  train_cmd->add_option("--rounds", train.rounds, "xgboost: boosting rounds (default 100)");
+  train_cmd->add_option("--max-depth", train.max_depth, "xgboost: tree depth (default 4)");
+  train_cmd->add_option("--eta", train.eta, "xgboost: learning rate (default 0.3)");
 
   std::string validate_path;
   auto* validate_cmd = app.add_subcommand("validate", "check a config and list its feature views");
@@ -135,7 +141,7 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--truth", ev.truth, "incident timeline (incidents.jsonl)")->required();
   eval_cmd->add_option("--decisions", ev.decisions, "decisions.jsonl")->required();
   eval_cmd->add_option("--grace", ev.grace, "alerts up to this long after an incident's end match");
-  eval_cmd->add_option("--span", ev.span, "evaluated span for false alerts per day (default: inputs)");
+  eval_cmd->add_option("--span", ev.span, "span for false alerts per day (default: the inputs')");
   eval_cmd->add_option("--json", ev.json, "also write the report as JSON (- = stdout)");
 
   dnsight::SimulateOptions sim;

@@ -96,7 +96,8 @@ std::string CountersJson(const Pipeline& p, const std::vector<std::unique_ptr<Dn
     j += ",\"alerts\":" + std::to_string(dc.alerts.load());
     j += ",\"downgraded\":" + std::to_string(dc.downgraded.load());
     j += ",\"entities_skipped\":" + std::to_string(dc.entities_skipped.load());
-    j += ",\"entities_expired\":" + std::to_string(dc.entities_expired.load()) + "}";
+    j += ",\"entities_expired\":" + std::to_string(dc.entities_expired.load());
+    j += ",\"model_errors\":" + std::to_string(dc.model_errors.load()) + "}";
   }
   j += "}";
   return j;
@@ -144,6 +145,7 @@ int RunCommand(const RunOptions& options) {
   std::unique_ptr<StoreRowSink> store_sink;
   std::unique_ptr<RunningApi> api;
   ChangeEvents changes;
+  DecisionLog decision_log;
   FILE* decisions_out = nullptr;
   std::unique_ptr<DetectorSink> detector;
   RowSink* sink = nullptr;
@@ -188,13 +190,15 @@ int RunCommand(const RunOptions& options) {
           cfg.detect.decisions == "-" ? stdout : std::fopen(cfg.detect.decisions.c_str(), "w");
       if (decisions_out == nullptr)
         throw ConfigError(cfg.detect.decisions + ": cannot open for writing");
-      auto created = DetectorSink::Create(cfg, &changes, sink, [decisions_out](const Decision& d) {
-        std::string line;
-        AppendDecisionJson(d, &line);
-        line.push_back('\n');
-        std::fwrite(line.data(), 1, line.size(), decisions_out);
-        std::fflush(decisions_out);
-      });
+      auto created = DetectorSink::Create(cfg, &changes, sink,
+                                          [decisions_out, &decision_log](const Decision& d) {
+                                            decision_log.Append(d);
+                                            std::string line;
+                                            AppendDecisionJson(d, &line);
+                                            line.push_back('\n');
+                                            std::fwrite(line.data(), 1, line.size(), decisions_out);
+                                            std::fflush(decisions_out);
+                                          });
       if (!created.ok()) throw ConfigError(created.status().message());
       detector = std::move(created.value());
       sink = detector.get();
@@ -209,7 +213,8 @@ int RunCommand(const RunOptions& options) {
                                                   cfg.store.offline_partition_ns);
       sink = store_sink.get();
       if (!options.backfill && !cfg.api.listen.empty()) {
-        auto started = RunningApi::Start(cfg, store, clock);
+        auto started = RunningApi::Start(cfg, store, clock, detector ? &decision_log : nullptr,
+                                         detector ? &changes : nullptr);
         if (!started.ok()) throw std::runtime_error(started.status().ToString());
         api = std::move(started.value());
       }

@@ -14,7 +14,7 @@ struct RunOptions {
   std::string features_path;
   std::string counters_path;
   std::string decisions_path;  // overrides detect.decisions
-  std::string views;  // comma-separated subset of the config's views ("" = all)
+  std::string views;           // comma-separated subset of the config's views ("" = all)
   // Backfill: replay files in event time into the store (offline; online too with
   // backfill_online), with no idle advance and no API. from/to bound event time.
   bool backfill = false;

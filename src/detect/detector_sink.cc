@@ -43,6 +43,7 @@ struct DetectorSink::Rule {
   BaselineOptions options;
   TunnelScorer tunnel;
   std::optional<IsolationForest> forest;
+  std::optional<GbtModel> gbt;
   std::string model_name, model_version;
   int64_t evidence_ns = 0;
   struct Entity {
@@ -87,7 +88,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
                                        "'");
       rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
     }
-    if (rc.kind != "iforest" && rule->features.size() > 64)
+    if (rc.kind != "iforest" && rc.kind != "xgboost" && rule->features.size() > 64)
       return Status::InvalidArgument(rc.where + ": a rule reads at most 64 features");
     if (!rc.require_feature.empty()) rule->require = index(rc.require_feature);
     for (const auto& c : rc.counts) rule->counts.push_back(index(c));
@@ -98,13 +99,27 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
       for (const auto& f : model->features()) {
         rule->features.push_back(index(f));
         if (rule->features.back() < 0)
-          return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" +
-                                         f + "', which view '" + rc.view + "' does not have");
+          return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" + f +
+                                         "', which view '" + rc.view + "' does not have");
         rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
       }
       rule->model_name = "isolation_forest";
       rule->model_version = model->version();
       rule->forest = std::move(model.value());
+    } else if (rc.kind == "xgboost") {
+      auto model = GbtModel::Load(rc.model);
+      if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
+      rule->features.clear();
+      for (const auto& f : model->features()) {
+        rule->features.push_back(index(f));
+        if (rule->features.back() < 0)
+          return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" + f +
+                                         "', which view '" + rc.view + "' does not have");
+        rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
+      }
+      rule->model_name = "xgboost";
+      rule->model_version = model->version();
+      rule->gbt.emplace(std::move(model.value()));
     } else if (rc.kind == "tunnelling") {
       if (Status s = rule->tunnel.Bind(view.feature_names, rc.window); !s.ok())
         return Status::InvalidArgument(rc.where + ": " + s.message());
@@ -125,8 +140,9 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
     }
     // The model version: a hash of everything that changes how this rule scores.
     const std::string canon = rc.klass + '|' + rc.view + '|' + rc.kind + '|' + rc.direction + '|' +
-                              std::to_string(rc.threshold) + '|' + std::to_string(rc.min_delta) + '|' +
-                              std::to_string(rc.min_count) + (rc.binomial ? "|binomial" + std::to_string(rc.binomial_floor) : "") +
+                              std::to_string(rc.threshold) + '|' + std::to_string(rc.min_delta) +
+                              '|' + std::to_string(rc.min_count) +
+                              (rc.binomial ? "|binomial" + std::to_string(rc.binomial_floor) : "") +
                               '|' + rc.window + '|' + std::to_string(rc.period_ns) + '|' +
                               std::to_string(rc.slot_ns) + '|' + std::to_string(rc.min_points);
     std::string all = canon;
@@ -185,8 +201,8 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
       anomalous = true;
       score = std::max(score, z);
       total += z;
-      top.push_back({view.feature_names[static_cast<size_t>(rule.features[i])], vals[i], s.baseline,
-                     z});
+      top.push_back(
+          {view.feature_names[static_cast<size_t>(rule.features[i])], vals[i], s.baseline, z});
     }
     for (auto& t : top) t.contribution = total > 0 ? t.contribution / total : 0;
   } else if (rc.kind == "threshold") {
@@ -210,6 +226,24 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
       for (size_t i = 0; i < x.size(); ++i)
         if (share[i] > 0.05)
           top.push_back({rule.forest->features()[i], x[i], rule.forest->medians()[i], share[i]});
+    }
+  } else if (rc.kind == "xgboost") {
+    std::vector<double> x(rule.features.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = row.values[static_cast<size_t>(rule.features[i])];
+    // A booster failure cannot be fixed by the row: count it as not anomalous.
+    const Result<double> p = rule.gbt->Predict(x);
+    if (!p.ok()) counters_.model_errors.fetch_add(1, std::memory_order_relaxed);
+    score = p.ok() ? *p : 0;
+    anomalous = p.ok() && score >= rc.threshold;
+    if (anomalous) {
+      if (const auto c = rule.gbt->Contributions(x); c.ok()) {
+        double mass = 0;
+        for (double v : c->values) mass += std::max(v, 0.0);
+        for (size_t i = 0; i < x.size() && mass > 0; ++i)
+          if (c->values[i] > 0 && c->values[i] / mass > 0.05)
+            top.push_back(
+                {rule.gbt->features()[i], x[i], rule.gbt->means()[i], c->values[i] / mass});
+      }
     }
   } else {
     TunnelScore t = rule.tunnel.Score(row.values);

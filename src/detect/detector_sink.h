@@ -8,6 +8,9 @@
 //               reaches `threshold` and it moved at least `min_delta` from its baseline
 //   threshold   a feature value at or above `threshold`
 //   tunnelling  the TunnelScorer over the view's `window` features
+//   iforest     an IsolationForest model file; score = its anomaly score
+//   xgboost     a GbtModel file (gradient-boosted trees); score = the class probability,
+//               explained by the features with the largest positive SHAP values
 //
 // A rule may require a volume (`require: {feature, min}`) before it can alert, so sparse
 // entities do not page. When an entity's condition starts, and every `renotify` while it
@@ -35,6 +38,7 @@
 
 #include "detect/change_events.h"
 #include "detect/decision.h"
+#include "detect/gbt_model.h"
 #include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
 #include "detect/tunnel_scorer.h"
@@ -50,6 +54,7 @@ struct DetectorCounters {
   std::atomic<uint64_t> downgraded{0};
   std::atomic<uint64_t> entities_skipped{0};  // over max_entities_per_rule
   std::atomic<uint64_t> entities_expired{0};
+  std::atomic<uint64_t> model_errors{0};  // a trained model failed to score a row (skipped)
 };
 
 class DetectorSink : public RowSink {

@@ -79,7 +79,8 @@ Result<IsolationForest> IsolationForest::Train(std::span<const double> rows,
       for (size_t i = 0; i < n; ++i)
         if (!std::isnan(rows[i * nf + j])) col.push_back(rows[i * nf + j]);
       if (col.empty()) continue;
-      std::nth_element(col.begin(), col.begin() + static_cast<ptrdiff_t>(col.size() / 2), col.end());
+      std::nth_element(col.begin(), col.begin() + static_cast<ptrdiff_t>(col.size() / 2),
+                       col.end());
       f.medians_[j] = col[col.size() / 2];
     }
   }
@@ -272,8 +273,8 @@ Result<IsolationForest> IsolationForest::Parse(std::string_view bytes) {
         uint8_t nan_left = 0;
         // Children must come after their parent: no cycles, and every walk ends.
         if (!in.F64(&n.split) || !in.F64(&n.lo) || !in.F64(&n.hi) || !in.Varint(&l) ||
-            !in.Varint(&r) || !in.U8(&nan_left) || l <= i || r <= i || l >= nodes ||
-            r >= nodes || nan_left > 1 || !std::isfinite(n.split) || !std::isfinite(n.lo) ||
+            !in.Varint(&r) || !in.U8(&nan_left) || l <= i || r <= i || l >= nodes || r >= nodes ||
+            nan_left > 1 || !std::isfinite(n.split) || !std::isfinite(n.lo) ||
             !std::isfinite(n.hi) || !(n.lo < n.hi))
           return bad("bad split node");
         n.left = static_cast<uint32_t>(l);

@@ -553,8 +553,8 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     if (r.Has("kind")) {
       rc.kind = r["kind"].Str();
       if (rc.kind != "baseline" && rc.kind != "threshold" && rc.kind != "tunnelling" &&
-          rc.kind != "iforest")
-        r["kind"].Fail("expected baseline, threshold, tunnelling or iforest");
+          rc.kind != "iforest" && rc.kind != "xgboost")
+        r["kind"].Fail("expected baseline, threshold, tunnelling, iforest or xgboost");
     }
     if (r.Has("features")) {
       const Node f = r["features"];
@@ -565,8 +565,9 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
       }
     }
     if (r.Has("model")) rc.model = r["model"].Str();
-    if (rc.kind == "iforest" && rc.model.empty()) r.Fail("an iforest rule needs 'model'");
-    if (rc.kind != "tunnelling" && rc.kind != "iforest" && rc.features.empty())
+    const bool trained = rc.kind == "iforest" || rc.kind == "xgboost";
+    if (trained && rc.model.empty()) r.Fail("an " + rc.kind + " rule needs 'model'");
+    if (rc.kind != "tunnelling" && !trained && rc.features.empty())
       r.Fail("a " + rc.kind + " rule needs 'features'");
     if (r.Has("direction")) {
       rc.direction = r["direction"].Str();
@@ -574,6 +575,11 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
         r["direction"].Fail("expected up, down or both");
     }
     if (r.Has("threshold")) rc.threshold = r["threshold"].Double();
+    if (rc.kind == "xgboost") {
+      // A probability: default 0.5, and a threshold outside (0, 1] never or always alerts.
+      if (!r.Has("threshold")) rc.threshold = 0.5;
+      if (!(rc.threshold > 0 && rc.threshold <= 1)) r["threshold"].Fail("must be in (0, 1]");
+    }
     if (r.Has("min_delta")) rc.min_delta = r["min_delta"].Double();
     if (r.Has("counts")) {
       const Node c = r["counts"];

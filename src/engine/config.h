@@ -111,11 +111,12 @@ struct LeaseConfig {
 struct DetectRuleConfig {
   std::string klass;  // incident class, e.g. latency_rise (docs/decisions.md)
   std::string view;
-  std::string kind = "baseline";      // baseline | threshold | tunnelling | iforest
-  std::string model;                  // iforest: model file from `dnsight train`
+  std::string kind = "baseline";      // baseline | threshold | tunnelling | iforest | xgboost
+  std::string model;                  // iforest, xgboost: model file from `dnsight train`
   std::vector<std::string> features;  // baseline / threshold inputs
   std::string direction = "up";       // baseline: up | down | both
   double threshold = 5;               // robust z (baseline), value (threshold), score (tunnelling)
+                                      // probability (xgboost: default 0.5, in (0, 1])
   double min_delta = 0;               // baseline: also |value - baseline| >= this
   // baseline: the event count behind each feature (parallel to `features`, e.g.
   // queries_1m for nxdomain_ratio_1m). A feature whose count is below min_count is not

@@ -425,6 +425,60 @@ struct HttpApi::Impl {
     return Status::Ok();
   }
 
+  void Decisions(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "decisions"};
+    Serve(c, [&] {
+      if (api.decisions_ == nullptr) return Fail(c, 503, "detection is not running here");
+      int64_t since = INT64_MIN;
+      if (req.has_param("since")) {
+        const std::string text = req.get_param_value("since");
+        auto t = ParseRfc3339(text);
+        if (!t) return Fail(c, 400, "since: bad RFC 3339 time '" + text + "'");
+        since = *t;
+      }
+      size_t limit = 1000;
+      if (req.has_param("limit")) {
+        const std::string text = req.get_param_value("limit");
+        if (text.empty() || text.size() > 6 ||
+            text.find_first_not_of("0123456789") != std::string::npos)
+          return Fail(c, 400, "limit: expected 1..100000");
+        limit = std::clamp<size_t>(std::stoul(text), 1, 100'000);
+      }
+      const std::string klass = req.has_param("class") ? req.get_param_value("class") : "";
+      std::string out = "{\"decisions\":[";
+      const auto recent = api.decisions_->Recent(since, klass, limit);
+      for (size_t i = 0; i < recent.size(); ++i) {
+        if (i) out += ",\n";
+        out += recent[i];
+      }
+      out += "]}\n";
+      res.set_content(std::move(out), std::string(kJson));
+    });
+  }
+
+  void Changes(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "changes"};
+    Serve(c, [&] {
+      if (!Require(c, Role::kAdmin, "post change events")) return;
+      if (api.changes_ == nullptr) return Fail(c, 503, "detection is not running here");
+      json body;
+      std::string error;
+      if (!ParseJsonBody(req.body, &body, &error)) return Fail(c, 400, error);
+      std::vector<std::string> lines;
+      if (auto events = body.find("events"); events != body.end() && events->is_array()) {
+        for (const auto& e : *events) lines.push_back(e.dump());
+      } else {
+        lines.push_back(body.dump());
+      }
+      if (lines.size() > 10'000) return Fail(c, 413, "at most 10000 change events per request");
+      for (size_t i = 0; i < lines.size(); ++i) {
+        if (Status s = api.changes_->AddJsonLine(lines[i]); !s.ok())
+          return Fail(c, 400, "change event " + std::to_string(i) + ": " + s.message());
+      }
+      res.set_content("{\"accepted\":" + std::to_string(lines.size()) + "}\n", std::string(kJson));
+    });
+  }
+
   void ListViews(const httplib::Request& req, httplib::Response& res) {
     Call c{req, res, "list"};
     Serve(c, [&] {
@@ -556,6 +610,8 @@ Status HttpApi::Start() {
   svr.Post("/v1/features/get", [h](const auto& req, auto& res) { h->GetOne(req, res); });
   svr.Post("/v1/features/batch", [h](const auto& req, auto& res) { h->GetBatch(req, res); });
   svr.Post("/v1/features/historical", [h](const auto& req, auto& res) { h->Historical(req, res); });
+  svr.Get("/v1/decisions", [h](const auto& req, auto& res) { h->Decisions(req, res); });
+  svr.Post("/v1/changes", [h](const auto& req, auto& res) { h->Changes(req, res); });
 
   // Responses httplib makes itself (no route, body too large, bad request line) and any
   // handler status without a body get a JSON error too.

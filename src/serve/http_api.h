@@ -9,6 +9,8 @@
 //   POST /v1/views                           admin: register a RegisteredView JSON body
 //   POST /v1/features/get                    {"views":[..],"entity":".."}
 //   POST /v1/features/batch                  {"views":[..],"entities":[..]}
+//   GET  /v1/decisions?since=&class=&limit=  recent decisions (newest last)
+//   POST /v1/changes                         admin: one change event, or {"events":[...]}
 //   POST /v1/features/historical             trainer: point-in-time join of a spine (JSON
 //                                            rows, or a CSV body with ?views=a,b)
 //
@@ -37,6 +39,8 @@
 #include <string>
 #include <thread>
 
+#include "detect/change_events.h"
+#include "detect/decision_log.h"
 #include "dnsight/clock.h"
 #include "dnsight/status.h"
 #include "engine/config.h"
@@ -77,6 +81,14 @@ class HttpApi {
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
 
+  // Serves GET /v1/decisions (recent decisions, any role) and POST /v1/changes (change
+  // events, admin) from these. Either may be null (the endpoint then answers 503).
+  // REQUIRES: called before Start; both outlive the API.
+  void AttachDetection(const DecisionLog* decisions, ChangeEvents* changes) {
+    decisions_ = decisions;
+    changes_ = changes;
+  }
+
   // Binds config.listen (HTTPS when tls_cert and tls_key are both set) and serves on a
   // background thread. Returns once the socket is bound: port() is then the bound port.
   // Errors: bad listen address, unreadable certificate or key, address in use.
@@ -94,6 +106,8 @@ class HttpApi {
   ApiConfig config_;
   FeatureService& service_;
   Registry& registry_;
+  const DecisionLog* decisions_ = nullptr;
+  ChangeEvents* changes_ = nullptr;
   OfflineStore* offline_;
   Authenticator auth_;
   AuditLog& audit_;

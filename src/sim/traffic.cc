@@ -67,12 +67,14 @@ constexpr std::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
 std::string Mistype(Rng& rng, std::string label) {
   static constexpr const char* kPrefixes[] = {"old", "test", "dev", "staging", "beta", "v2"};
   const uint64_t op = rng.Below(4);
-  if (op == 3 || label.size() < 2) return std::string(kPrefixes[rng.Below(6)]) + "-" + label;
+  const std::string prefixed = std::string(kPrefixes[rng.Below(6)]) + "-" + label;
+  if (op == 3 || label.size() < 2) return prefixed;
+  const std::string original = label;
   const size_t i = rng.Below(label.size() - 1);
   if (op == 0) label.erase(i, 1);
   if (op == 1) label.insert(i, 1, label[i]);
   if (op == 2) std::swap(label[i], label[i + 1]);
-  return label;
+  return label == original ? prefixed : label;  // "www" swapped is still "www"
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/time_util.h"
 #include "serve/http_api.h"
 #include "unit/temp_dir.h"
 
@@ -585,6 +586,80 @@ TEST_F(HttpApiTest, Https) {
   // Plain HTTP to the TLS port does not get an answer.
   auto plain = Client().Get("/v1/health");
   EXPECT_TRUE(!plain || plain->status != 200);
+}
+
+}  // namespace
+}  // namespace dnsight
+
+namespace dnsight {
+namespace {
+
+class HttpDetectionTest : public HttpApiTest {
+ protected:
+  void StartWithDetection() {
+    ApiConfig config;
+    config.listen = "127.0.0.1:0";
+    api_ = std::make_unique<HttpApi>(config, *service_, *registry_, offline_.get(),
+                                     Authenticator(Tokens()), *audit_, clock_);
+    api_->AttachDetection(&decisions_, &changes_);
+    ASSERT_TRUE(api_->Start().ok());
+  }
+  Decision Make(const std::string& klass, int64_t ts) {
+    Decision d;
+    d.id = "dec-" + std::to_string(ts);
+    d.klass = klass;
+    d.ts_ns = ts;
+    d.alert = true;
+    d.entity = "192.0.2.11";
+    return d;
+  }
+  DecisionLog decisions_{3};
+  ChangeEvents changes_;
+};
+
+TEST_F(HttpDetectionTest, RecentDecisionsFilteredBySinceAndClass) {
+  StartWithDetection();
+  decisions_.Append(Make("latency_rise", kT0));
+  decisions_.Append(Make("dga", kT0 + kSec));
+  decisions_.Append(Make("latency_rise", kT0 + 2 * kSec));
+  decisions_.Append(Make("latency_rise", kT0 + 3 * kSec));  // the ring holds 3: first dropped
+  auto r = Get("/v1/decisions", "reader-token");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  ASSERT_EQ(j["decisions"].size(), 3u);
+  EXPECT_EQ(j["decisions"][0]["class"], "dga");
+  r = Get("/v1/decisions?class=latency_rise&since=" + FormatRfc3339(kT0 + 3 * kSec),
+          "reader-token");
+  ASSERT_EQ(r->status, 200);
+  j = json::parse(r->body);
+  ASSERT_EQ(j["decisions"].size(), 1u);
+  EXPECT_EQ(j["decisions"][0]["ts_ns"], kT0 + 3 * kSec);
+  EXPECT_EQ(Get("/v1/decisions?since=yesterday", "reader-token")->status, 400);
+  EXPECT_EQ(Get("/v1/decisions", "")->status, 401);
+}
+
+TEST_F(HttpDetectionTest, ChangeEventsNeedAdminAndAreValidated) {
+  StartWithDetection();
+  const std::string window =
+      R"({"events":[{"ts":"2026-11-23T10:00:00Z","kind":"maintenance_start","scope":{"kind":"resolver","value":"192.0.2.11"},"id":"mw-1"},
+          {"ts":"2026-11-23T11:00:00Z","kind":"maintenance_end","scope":{"kind":"resolver","value":"192.0.2.11"},"id":"mw-1"}]})";
+  EXPECT_EQ(Post("/v1/changes", window, "reader-token")->status, 403);
+  auto r = Post("/v1/changes", window, "admin-token");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["accepted"], 2);
+  const std::string scope[] = {"192.0.2.11"};
+  EXPECT_TRUE(changes_.MaintenanceAt(scope, *ParseRfc3339("2026-11-23T10:30:00Z")));
+  EXPECT_FALSE(changes_.MaintenanceAt(scope, *ParseRfc3339("2026-11-23T11:00:00Z")));
+  r = Post("/v1/changes", R"({"ts":"2026-11-23T10:00:00Z","kind":"reboot"})", "admin-token");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(ErrorOf(r), "change event 0: unknown_kind");
+}
+
+TEST_F(HttpApiTest, DetectionEndpointsWithoutDetectionAre503) {
+  Start();
+  EXPECT_EQ(Get("/v1/decisions", "reader-token")->status, 503);
+  EXPECT_EQ(Post("/v1/changes", "{}", "admin-token")->status, 503);
 }
 
 }  // namespace
