@@ -12,110 +12,28 @@
 #include "common/digest.h"
 #include "common/dns_names.h"
 #include "common/time_util.h"
+#include "common/yaml_node.h"
 
 namespace dnsight {
 namespace {
 
-// A YAML node plus where it came from, so every error can name file, line and field.
-class Node {
- public:
-  Node(YAML::Node node, std::string file, std::string path)
-      : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {}
+using Node = YamlNode;
 
-  [[noreturn]] void Fail(const std::string& msg) const {
-    std::ostringstream os;
-    os << file_;
-    const YAML::Mark m = node_.Mark();
-    if (m.line >= 0) os << ':' << (m.line + 1) << ':' << (m.column + 1);
-    os << ": " << (path_.empty() ? "(top level)" : path_) << ": " << msg;
-    throw ConfigError(os.str());
-  }
+[[noreturn]] void ThrowConfigError(const std::string& message) {
+  throw ConfigError(message);
+}
 
-  bool IsMap() const { return node_.IsMap(); }
-  bool IsSequence() const { return node_.IsSequence(); }
-  bool IsScalar() const { return node_.IsScalar(); }
-  bool IsNull() const { return node_.IsNull(); }
-  bool Has(const std::string& key) const { return node_.IsMap() && node_[key]; }
-  const std::string& path() const { return path_; }
-  std::string Where() const { return file_ + ":" + std::to_string(node_.Mark().line + 1); }
-
-  Node operator[](const std::string& key) const {
-    return Node(node_[key], file_, path_.empty() ? key : path_ + "." + key);
-  }
-  Node At(size_t i) const { return Node(node_[i], file_, path_ + "[" + std::to_string(i) + "]"); }
-  size_t size() const { return node_.size(); }
-
-  void ExpectMap() const {
-    if (!node_.IsMap()) Fail("expected a mapping");
-  }
-  void ExpectSequence() const {
-    if (!node_.IsSequence()) Fail("expected a list");
-  }
-  // Rejects keys not in `allowed` (catches typos).
-  void OnlyKeys(std::initializer_list<const char*> allowed) const {
-    ExpectMap();
-    for (const auto& kv : node_) {
-      const std::string k = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok |= k == a;
-      if (!ok) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        Node(kv.first, file_, path_.empty() ? k : path_ + "." + k)
-            .Fail("unknown key '" + k + "' (expected one of: " + list + ")");
-      }
-    }
-  }
-  std::vector<std::string> Keys() const {
-    std::vector<std::string> keys;
-    for (const auto& kv : node_) keys.push_back(kv.first.as<std::string>());
-    return keys;
-  }
-
-  std::string Str() const {
-    if (!node_.IsScalar()) Fail("expected a string");
-    return node_.Scalar();
-  }
-  int64_t Int(int64_t lo, int64_t hi) const {
-    int64_t v;
-    try {
-      v = node_.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      Fail("expected an integer");
-    }
-    if (v < lo || v > hi)
-      Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
-  }
-  double Double() const {
-    try {
-      return node_.as<double>();
-    } catch (const YAML::Exception&) {
-      Fail("expected a number");
-    }
-  }
-  bool Bool() const {
-    try {
-      return node_.as<bool>();
-    } catch (const YAML::Exception&) {
-      Fail("expected true or false");
-    }
-  }
-  int64_t Duration(bool allow_zero = false) const {
-    auto d = ParseDuration(Str());
-    // Bounded so that sums of windows, lateness and panes stay far from int64 overflow.
-    constexpr int64_t kMaxDuration = 366LL * 86400 * 1'000'000'000;
-    if (d && *d > kMaxDuration) Fail("duration longer than 366d");
-    if (!d || (*d == 0 && !allow_zero))
-      Fail("expected a duration like 10s, 5m, 1h (got '" + Str() + "')");
-    return *d;
-  }
-
- private:
-  YAML::Node node_;
-  std::string file_;
-  std::string path_;
-};
+// "10s", "5m", "1h": bounded so that sums of windows, lateness and panes stay far from
+// int64 overflow.
+int64_t Duration(const Node& n, bool allow_zero = false) {
+  const std::string text = n.Str();
+  auto d = ParseDuration(text);
+  constexpr int64_t kMaxDuration = 366LL * 86400 * 1'000'000'000;
+  if (d && *d > kMaxDuration) n.Fail("duration longer than 366d");
+  if (!d || (*d == 0 && !allow_zero))
+    n.Fail("expected a duration like 10s, 5m, 1h (got '" + text + "')");
+  return *d;
+}
 
 EventPredicate ParsePredicate(const Node& field_node, const std::string& field_name,
                               const Node& value) {
@@ -281,8 +199,8 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
       v.allowed_roles.push_back(r);
     }
   }
-  if (n.Has("ttl")) v.ttl_ns = n["ttl"].Duration();
-  if (n.Has("retention")) v.retention_ns = n["retention"].Duration();
+  if (n.Has("ttl")) v.ttl_ns = Duration(n["ttl"]);
+  if (n.Has("retention")) v.retention_ns = Duration(n["retention"]);
   if (!n.Has("entity")) n.Fail("missing 'entity'");
   const std::string entity = n["entity"].Str();
   if (!ParseEntityKind(entity, &v.entity))
@@ -298,7 +216,7 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
   const Node w = n["windows"];
   w.ExpectSequence();
   for (size_t i = 0; i < w.size(); ++i) {
-    const int64_t d = w.At(i).Duration();
+    const int64_t d = Duration(w.At(i));
     const int64_t step = d > engine.fine_window_limit_ns ? engine.coarse_pane_ns : engine.pane_ns;
     if (d % step != 0)
       w.At(i).Fail("window " + FormatDuration(d) + " is not a multiple of its pane (" +
@@ -335,8 +253,8 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
                            "delta_1d, slope)");
         if (t.Has("alpha")) ft.spec.alpha = t["alpha"].Double();
         if (t.Has("points")) ft.spec.window_points = static_cast<int>(t["points"].Int(2, 10000));
-        if (t.Has("period")) ft.spec.period_ns = t["period"].Duration();
-        if (t.Has("step")) ft.spec.step_ns = t["step"].Duration();
+        if (t.Has("period")) ft.spec.period_ns = Duration(t["period"]);
+        if (t.Has("step")) ft.spec.step_ns = Duration(t["step"]);
         v.transforms.push_back(ft);
       }
     }
@@ -350,7 +268,7 @@ SourceConfig ParseSource(const Node& n) {
   n.OnlyKeys({"type", "path", "address", "port", "interface", "filter", "dns_ports", "follow",
               "messages"});
   SourceConfig s;
-  s.where = n.Where();
+  s.where = n.FileLine();
   if (!n.Has("type")) n.Fail("missing 'type'");
   s.type = n["type"].Str();
   static const std::set<std::string> kTypes = {"jsonl",      "dnstap_file", "dnstap_unix",
@@ -413,13 +331,13 @@ void ParseEngine(const Node& n, EngineOptions* e) {
               "queue_batches"});
   if (n.Has("max_entities_per_view"))
     e->max_entities_per_view = static_cast<size_t>(n["max_entities_per_view"].Int(1, 1LL << 40));
-  if (n.Has("idle_advance")) e->idle_advance_ns = n["idle_advance"].Duration(true);
+  if (n.Has("idle_advance")) e->idle_advance_ns = Duration(n["idle_advance"], true);
   if (n.Has("threads")) e->threads = static_cast<int>(n["threads"].Int(1, 256));
-  if (n.Has("pane")) e->pane_ns = n["pane"].Duration();
-  if (n.Has("coarse_pane")) e->coarse_pane_ns = n["coarse_pane"].Duration();
-  if (n.Has("fine_window_limit")) e->fine_window_limit_ns = n["fine_window_limit"].Duration();
-  if (n.Has("watermark_delay")) e->watermark_delay_ns = n["watermark_delay"].Duration(true);
-  if (n.Has("allowed_lateness")) e->allowed_lateness_ns = n["allowed_lateness"].Duration(true);
+  if (n.Has("pane")) e->pane_ns = Duration(n["pane"]);
+  if (n.Has("coarse_pane")) e->coarse_pane_ns = Duration(n["coarse_pane"]);
+  if (n.Has("fine_window_limit")) e->fine_window_limit_ns = Duration(n["fine_window_limit"]);
+  if (n.Has("watermark_delay")) e->watermark_delay_ns = Duration(n["watermark_delay"], true);
+  if (n.Has("allowed_lateness")) e->allowed_lateness_ns = Duration(n["allowed_lateness"], true);
   if (n.Has("batch_size")) e->batch_size = static_cast<size_t>(n["batch_size"].Int(1, 1 << 20));
   if (n.Has("queue_batches"))
     e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));
@@ -456,7 +374,7 @@ void ParseStore(const Node& n, StoreConfig* s) {
   }
   if (n.Has("offline")) s->offline = n["offline"].Bool();
   if (n.Has("offline_partition")) {
-    s->offline_partition_ns = n["offline_partition"].Duration();
+    s->offline_partition_ns = Duration(n["offline_partition"]);
     if (s->offline_partition_ns % 60'000'000'000 != 0)
       n["offline_partition"].Fail("must be a whole number of minutes");
   }
@@ -523,8 +441,8 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     c.ExpectSequence();
     for (size_t i = 0; i < c.size(); ++i) d->changes.push_back(c.At(i).Str());
   }
-  if (n.Has("renotify")) d->renotify_ns = n["renotify"].Duration();
-  if (n.Has("deploy_context")) d->deploy_context_ns = n["deploy_context"].Duration(true);
+  if (n.Has("renotify")) d->renotify_ns = Duration(n["renotify"]);
+  if (n.Has("deploy_context")) d->deploy_context_ns = Duration(n["deploy_context"], true);
   if (n.Has("max_entities_per_rule"))
     d->max_entities_per_rule = static_cast<size_t>(n["max_entities_per_rule"].Int(1, 1LL << 32));
   if (!n.Has("rules")) return;
@@ -532,12 +450,13 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
   rules.ExpectSequence();
   for (size_t i = 0; i < rules.size(); ++i) {
     const Node r = rules.At(i);
-    r.OnlyKeys({"class", "view", "kind", "features", "direction", "threshold", "min_delta",
-                "counts", "min_count", "binomial", "binomial_floor",
-                "require", "window", "period", "slot", "min_points", "scope", "failure_domain",
-                "action", "severity", "model"});
+    r.OnlyKeys({"class",          "view",      "kind",           "features",  "direction",
+                "threshold",      "min_delta", "counts",         "min_count", "binomial",
+                "binomial_floor", "require",   "window",         "period",    "slot",
+                "min_points",     "scope",     "failure_domain", "action",    "severity",
+                "model"});
     DetectRuleConfig rc;
-    rc.where = r.Where();
+    rc.where = r.FileLine();
     if (!r.Has("class") || !r.Has("view")) r.Fail("a rule needs 'class' and 'view'");
     rc.klass = r["class"].Str();
     rc.view = r["view"].Str();
@@ -615,8 +534,8 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
         need_feature(r.Has("window") ? r["window"] : r["kind"],
                      std::string(base) + "_" + rc.window);
     }
-    if (r.Has("period")) rc.period_ns = r["period"].Duration(true);
-    if (r.Has("slot")) rc.slot_ns = r["slot"].Duration();
+    if (r.Has("period")) rc.period_ns = Duration(r["period"], true);
+    if (r.Has("slot")) rc.slot_ns = Duration(r["slot"]);
     if (rc.period_ns % rc.slot_ns != 0) r["period"].Fail("must be a multiple of 'slot'");
     if (r.Has("min_points")) rc.min_points = static_cast<int>(r["min_points"].Int(1, 100000));
     rc.scope_kind = r.Has("scope") ? r["scope"].Str() : std::string(EntityKindName(view->entity));
@@ -650,7 +569,7 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
   }
   EngineConfig cfg;
   cfg.path = name;
-  const Node top(root, name, "");
+  const Node top(root, name, "", ThrowConfigError);
   top.OnlyKeys(
       {"sources", "redaction", "engine", "output", "store", "api", "leases", "detect", "views"});
   if (top.Has("store")) ParseStore(top["store"], &cfg.store);

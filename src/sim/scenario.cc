@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/time_util.h"
+#include "common/yaml_node.h"
 
 namespace dnsight::sim {
 namespace {
@@ -40,118 +41,26 @@ std::optional<int64_t> ParseCompoundDuration(std::string_view text) {
   return total;
 }
 
-// A YAML node plus where it came from, so every error names file, line and field.
-class Node {
- public:
-  Node(YAML::Node node, std::string file, std::string path)
-      : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {}
+using Node = YamlNode;
 
-  [[noreturn]] void Fail(const std::string& msg) const {
-    throw ScenarioError(Where() + ": " + msg);
-  }
-  // "file:line:col: field"
-  std::string Where() const {
-    std::ostringstream os;
-    os << file_;
-    const YAML::Mark m = node_.Mark();
-    if (m.line >= 0) os << ':' << (m.line + 1) << ':' << (m.column + 1);
-    os << ": " << (path_.empty() ? "(top level)" : path_);
-    return os.str();
-  }
+[[noreturn]] void ThrowScenarioError(const std::string& message) {
+  throw ScenarioError(message);
+}
 
-  bool Has(const std::string& key) const { return node_.IsMap() && node_[key]; }
-  bool IsSequence() const { return node_.IsSequence(); }
-  bool IsNull() const { return node_.IsNull(); }
-  Node operator[](const std::string& key) const {
-    return Node(node_[key], file_, path_.empty() ? key : path_ + "." + key);
+// "36h", "-5h", "90m", "5h30m"; `allow_negative` for UTC offsets.
+int64_t Duration(const Node& n, bool allow_negative = false, bool allow_zero = false) {
+  std::string s = n.Str();
+  bool negative = false;
+  if (allow_negative && !s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.erase(0, 1);
   }
-  Node At(size_t i) const { return Node(node_[i], file_, path_ + "[" + std::to_string(i) + "]"); }
-  size_t size() const { return node_.size(); }
-
-  void ExpectSequence() const {
-    if (!node_.IsSequence()) Fail("expected a list");
-  }
-  void OnlyKeys(std::initializer_list<const char*> allowed) const {
-    if (!node_.IsMap()) Fail("expected a mapping");
-    for (const auto& kv : node_) {
-      const std::string k = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok |= k == a;
-      if (!ok) {
-        std::string list;
-        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-        Node(kv.first, file_, path_.empty() ? k : path_ + "." + k)
-            .Fail("unknown key '" + k + "' (expected one of: " + list + ")");
-      }
-    }
-  }
-
-  std::string Str() const {
-    if (!node_.IsScalar()) Fail("expected a string");
-    return node_.Scalar();
-  }
-  int64_t Int(int64_t lo, int64_t hi) const {
-    int64_t v = 0;
-    try {
-      v = node_.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      Fail("expected an integer");
-    }
-    if (v < lo || v > hi)
-      Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
-  }
-  double Double(double lo, double hi) const {
-    double v = 0;
-    try {
-      v = node_.as<double>();
-    } catch (const YAML::Exception&) {
-      Fail("expected a number");
-    }
-    if (!(v >= lo && v <= hi)) {
-      std::ostringstream os;
-      os << "must be between " << lo << " and " << hi;
-      Fail(os.str());
-    }
-    return v;
-  }
-  bool Bool() const {
-    try {
-      return node_.as<bool>();
-    } catch (const YAML::Exception&) {
-      Fail("expected true or false");
-    }
-  }
-  // "36h", "-5h", "90m"; `allow_negative` for UTC offsets.
-  int64_t Duration(bool allow_negative = false, bool allow_zero = false) const {
-    std::string s = Str();
-    bool negative = false;
-    if (allow_negative && !s.empty() && (s[0] == '-' || s[0] == '+')) {
-      negative = s[0] == '-';
-      s.erase(0, 1);
-    }
-    const auto d = ParseCompoundDuration(s);
-    if (!d || (*d == 0 && !allow_zero))
-      Fail("expected a duration like 30m, 36h, 2d, 5h30m (got '" + Str() + "')");
-    if (*d > 3660LL * 86400 * kNanosPerSecond) Fail("duration longer than 3660d");
-    return negative ? -*d : *d;
-  }
-  // A scalar or a list of scalars.
-  std::vector<std::string> StrList() const {
-    std::vector<std::string> out;
-    if (node_.IsSequence()) {
-      for (size_t i = 0; i < node_.size(); ++i) out.push_back(At(i).Str());
-    } else {
-      out.push_back(Str());
-    }
-    return out;
-  }
-
- private:
-  YAML::Node node_;
-  std::string file_;
-  std::string path_;
-};
+  const auto d = ParseCompoundDuration(s);
+  if (!d || (*d == 0 && !allow_zero))
+    n.Fail("expected a duration like 30m, 36h, 2d, 5h30m (got '" + n.Str() + "')");
+  if (*d > 3660LL * 86400 * kNanosPerSecond) n.Fail("duration longer than 3660d");
+  return negative ? -*d : *d;
+}
 
 bool ValidDomain(std::string_view d) {
   if (d.empty() || d.size() > 200 || d.front() == '.' || d.back() == '.') return false;
@@ -194,7 +103,7 @@ RegionSpec ParseRegion(const Node& n) {
   if (!n.Has("name")) n.Fail("missing 'name'");
   r.name = n["name"].Str();
   if (n.Has("utc_offset")) {
-    r.utc_offset_ns = n["utc_offset"].Duration(true, true);
+    r.utc_offset_ns = Duration(n["utc_offset"], true, true);
     if (std::llabs(r.utc_offset_ns) > 14 * 3600 * kNanosPerSecond)
       n["utc_offset"].Fail("must be within -14h..14h");
   }
@@ -335,7 +244,7 @@ IncidentSpec ParseIncident(const Node& n, const FleetSpec& fleet) {
   n.OnlyKeys(
       {"class", "scope", "start", "duration", "magnitude", "variant", "client", "clients", "note"});
   IncidentSpec s;
-  s.where = n.Where();
+  s.where = n.Location();
   if (!n.Has("class")) n.Fail("missing 'class'");
   const auto cls = ParseIncidentClass(n["class"].Str());
   if (!cls) {
@@ -351,10 +260,10 @@ IncidentSpec ParseIncident(const Node& n, const FleetSpec& fleet) {
     s.start_is_offset = false;
     s.start_ns = *abs;
   } else {
-    s.start_ns = n["start"].Duration(false, true);
+    s.start_ns = Duration(n["start"], false, true);
   }
   if (!n.Has("duration")) n.Fail("missing 'duration'");
-  s.duration_ns = n["duration"].Duration();
+  s.duration_ns = Duration(n["duration"]);
   if (n.Has("magnitude")) {
     const Node m = n["magnitude"];
     switch (s.cls) {
@@ -423,7 +332,7 @@ Scenario ParseUnchecked(const std::string& text, const std::string& name) {
     sc.fleet.regions = DefaultRegions();
     return sc;
   }
-  const Node top(root, name, "");
+  const Node top(root, name, "", ThrowScenarioError);
   top.OnlyKeys({"start", "days", "span", "seed", "rate_scale", "auto_incidents", "fleet", "traffic",
                 "changes", "incidents"});
   if (top.Has("start")) {
@@ -435,7 +344,7 @@ Scenario ParseUnchecked(const std::string& text, const std::string& name) {
   if (top.Has("days"))
     sc.span_ns = static_cast<int64_t>(std::llround(top["days"].Double(0.001, 366) * 86400.0 *
                                                    static_cast<double>(kNanosPerSecond)));
-  if (top.Has("span")) sc.span_ns = top["span"].Duration();
+  if (top.Has("span")) sc.span_ns = Duration(top["span"]);
   if (top.Has("seed"))
     sc.seed = static_cast<uint64_t>(top["seed"].Int(0, std::numeric_limits<int64_t>::max()));
   if (top.Has("rate_scale")) sc.rate_scale = top["rate_scale"].Double(0.0001, 10000);
