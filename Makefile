@@ -14,8 +14,10 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libfstrm-dev libprotobuf-dev protobuf-compiler libpcap-dev libpsl-dev publicsuffix \
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libssl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev \
-  libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev libxgboost-dev redis-server wrk curl \
-  unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy nginx
+  libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev libxgboost-dev redis-server curl \
+  unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy
+# Only `make bench` needs these (a reference HTTP server and load tool).
+BENCH_PACKAGES := nginx wrk
 
 .PHONY: setup build demo test fuzz bench format clean
 
@@ -45,6 +47,7 @@ fuzz: setup
 	bash tools/run_fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build
+	@$(MAKE) --no-print-directory setup DEB_PACKAGES="$(BENCH_PACKAGES)"
 	bash bench/run.sh $(BUILD)
 
 format:

@@ -189,12 +189,13 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
       if (!s.anomaly || std::fabs(vals[i] - s.baseline) < rc.min_delta) continue;
       double z = s.score;
       if (!rule.counts.empty()) {
-        const double n = row.values[static_cast<size_t>(rule.counts[i])];
-        if (!(n >= rc.min_count)) continue;
+        const double events = row.values[static_cast<size_t>(rule.counts[i])];
+        if (!(events >= rc.min_count)) continue;
         if (rc.binomial) {
-          // A ratio over n events cannot be trusted beyond its sampling error.
+          // A ratio over `events` events cannot be trusted beyond its sampling error.
           const double b = std::clamp(s.baseline, rc.binomial_floor, 1 - rc.binomial_floor);
-          z = std::fabs(vals[i] - s.baseline) / std::max(s.scale, std::sqrt(b * (1 - b) / n));
+          z = std::fabs(vals[i] - s.baseline) /
+              std::max(s.scale, std::sqrt(b * (1 - b) / events));
           if (z < rc.threshold) continue;
         }
       }
