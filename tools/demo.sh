@@ -10,7 +10,8 @@ echo "== generating 200000 DNS transactions (pcap) into $out/traffic.pcap"
 python3 tools/gen_traffic.py --format pcap --events 200000 --duration-s 600 --out "$out/traffic.pcap"
 echo "== dnsight run --config examples/dnsight.yaml --source pcap_file:$out/traffic.pcap"
 "$build/dnsight" run --config examples/dnsight.yaml --source "pcap_file:$out/traffic.pcap" \
-  --features "$out/features.jsonl" --counters "$out/counters.json" 2>"$out/run.log"
+  --features "$out/features.jsonl" --counters "$out/counters.json" \
+  --decisions "$out/decisions.jsonl" 2>"$out/run.log"
 rows=$(wc -l <"$out/features.jsonl")
 echo "== $rows feature rows in $out/features.jsonl; per view:"
 python3 - "$out/features.jsonl" <<'PY'
@@ -28,6 +29,13 @@ r = max((json.loads(l) for l in open(sys.argv[1]) if '"view":"server"' in l),
 print("== last row of view 'server' (entity %s, window end %s):" % (r["entity"], r["window_end"]))
 for k, v in list(r["features"].items())[:24]:
     print(f"  {k:28s} {v}")
+PY
+echo "== $(wc -l <"$out/decisions.jsonl") detection decisions in $out/decisions.jsonl (by class):"
+python3 - "$out/decisions.jsonl" <<'PY'
+import collections, json, sys
+c = collections.Counter(json.loads(l)["class"] for l in open(sys.argv[1]))
+for k, n in sorted(c.items()):
+    print(f"  {k:16s} {n}")
 PY
 echo "== counters ($out/counters.json):"
 python3 -m json.tool "$out/counters.json"
