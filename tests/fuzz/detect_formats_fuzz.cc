@@ -8,6 +8,8 @@
 //   2  VectorBaseline::Deserialize over three features.
 //   3  ParseIncidentLine and ParseDecisionLine on each line, then Evaluate.
 //   4  DetectCsv (and so SplitCsvLine and ParseCsvTimestamp), with skip_bad on and off.
+//   5  IsolationForest::Parse: an accepted model scores any vector to a finite value.
+//   6  GbtModel::Parse (model files are input like any other).
 // Invariant violations trap.
 #include <cmath>
 #include <cstddef>
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include "detect/eval.h"
+#include "detect/gbt_model.h"
+#include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
 #include "detect/series_csv.h"
 
@@ -110,7 +114,7 @@ void Csv(std::string_view bytes, bool skip_bad) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 7) {
     case 0:
       Baseline(Seasonal(), bytes);
       break;
@@ -123,6 +127,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3:
       Jsonl(bytes);
       break;
+    case 5: {
+      auto f = dnsight::IsolationForest::Parse(bytes);
+      if (f.ok()) {
+        std::vector<double> x(f->features().size(), 1.0);
+        Check(std::isfinite(f->Score(x)));
+        x.assign(x.size(), NAN);
+        Check(std::isfinite(f->Score(x)));
+      }
+      break;
+    }
+    case 6: {
+      auto m = dnsight::GbtModel::Parse(bytes);
+      (void)m;
+      break;
+    }
     default:
       Csv(bytes, false);
       Csv(bytes, true);
