@@ -1,17 +1,14 @@
 #include "detect/gbt_model.h"
 
 #include <xgboost/c_api.h>
-#include <xxhash.h>
 
-#include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <mutex>
-#include <sstream>
 
 #include "common/serial.h"
+#include "detect/model_file.h"
 
 namespace dnsight {
 namespace {
@@ -204,30 +201,21 @@ std::string GbtModel::Serialize() const {
   for (double m : means_) PutF64(&out, m);
   PutVarint(&out, model_bytes_.size());
   out.append(model_bytes_);
-  const uint64_t sum = XXH3_64bits(out.data(), out.size());
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((sum >> (8 * i)) & 0xff));
+  SealModelFile(&out);
   return out;
 }
 
 std::string GbtModel::version() const {
-  const std::string bytes = Serialize();
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(bytes.data(), bytes.size()));
-  return buf;
+  return ModelVersion(Serialize());
 }
 
 Result<GbtModel> GbtModel::Parse(std::string_view bytes) {
   const auto bad = [](const std::string& why) {
     return Status::InvalidArgument("gbt model: " + why);
   };
-  const size_t magic = sizeof kMagic - 1;
-  if (bytes.size() < magic + 8 || bytes.substr(0, magic) != kMagic) return bad("not a model file");
-  const std::string_view body = bytes.substr(0, bytes.size() - 8);
-  uint64_t stored = 0;
-  for (int i = 0; i < 8; ++i)
-    stored |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[body.size() + i])) << (8 * i);
-  if (stored != XXH3_64bits(body.data(), body.size())) return bad("checksum mismatch");
-  SerialReader in{body.substr(magic)};
+  auto body = OpenModelFile(bytes, std::string_view(kMagic, sizeof kMagic - 1), "gbt model");
+  if (!body.ok()) return body.status();
+  SerialReader in{*body};
   GbtModel m;
   uint64_t nf = 0, model_len = 0;
   if (!GetString(in, &m.view) || !GetString(in, &m.view_version) || !GetString(in, &m.klass) ||
@@ -263,23 +251,13 @@ Result<GbtModel> GbtModel::Parse(std::string_view bytes) {
 }
 
 Status GbtModel::Save(const std::string& path) const {
-  const std::string bytes = Serialize();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::IoError("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IoError("cannot rename " + tmp);
-  return Status::Ok();
+  return WriteModelFile(path, Serialize());
 }
 
 Result<GbtModel> GbtModel::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError("cannot read model " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto m = Parse(ss.str());
+  auto bytes = ReadModelFile(path);
+  if (!bytes.ok()) return bytes.status();
+  auto m = Parse(*bytes);
   if (!m.ok()) return Status::InvalidArgument(path + ": " + m.status().message());
   return m;
 }
