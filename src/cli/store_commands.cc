@@ -40,18 +40,6 @@ bool WriteOutput(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-// An optional RFC 3339 bound: empty leaves *out as it is.
-bool ParseBound(const std::string& text, const char* flag, int64_t* out) {
-  if (text.empty()) return true;
-  const auto t = ParseRfc3339(text);
-  if (!t) {
-    std::fprintf(stderr, "dnsight: %s: bad RFC 3339 time '%s'\n", flag, text.c_str());
-    return false;
-  }
-  *out = *t;
-  return true;
-}
-
 }  // namespace
 
 int HistoricalCommand(const HistoricalOptions& o) {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/time_util.h"
+
 namespace dnsight {
 
 Result<FeatureStoreHandles> OpenFeatureStore(const EngineConfig& cfg, bool want_online) {
@@ -61,6 +63,17 @@ Status RegisterConfigViews(Registry& registry, const EngineConfig& cfg, int64_t 
                    v.version.c_str());
   }
   return Status::Ok();
+}
+
+bool ParseBound(const std::string& text, const char* flag, int64_t* out) {
+  if (text.empty()) return true;
+  const auto t = ParseRfc3339(text);
+  if (!t) {
+    std::fprintf(stderr, "dnsight: %s: bad RFC 3339 time '%s'\n", flag, text.c_str());
+    return false;
+  }
+  *out = *t;
+  return true;
 }
 
 Status SelectViews(const std::string& names, EngineConfig* cfg) {

@@ -30,6 +30,10 @@ std::vector<std::string> SourceNames(const EngineConfig& cfg);
 // Registers every view of cfg; prints a line for each new version.
 Status RegisterConfigViews(Registry& registry, const EngineConfig& cfg, int64_t now_ns);
 
+// An optional RFC 3339 time flag: empty leaves *out as it is; a bad one is reported on
+// stderr naming the flag, and returns false.
+bool ParseBound(const std::string& text, const char* flag, int64_t* out);
+
 // Keeps only the named views (comma-separated); an unknown name is an error.
 Status SelectViews(const std::string& names, EngineConfig* cfg);
 

@@ -88,16 +88,7 @@ int TrainCommand(const TrainOptions& o) {
     return 2;
   }
   int64_t from = INT64_MIN, to = INT64_MAX;
-  if (!o.from.empty() && !ParseRfc3339(o.from)) {
-    std::fprintf(stderr, "dnsight: --from: bad RFC 3339 time\n");
-    return 2;
-  }
-  if (!o.to.empty() && !ParseRfc3339(o.to)) {
-    std::fprintf(stderr, "dnsight: --to: bad RFC 3339 time\n");
-    return 2;
-  }
-  if (!o.from.empty()) from = *ParseRfc3339(o.from);
-  if (!o.to.empty()) to = *ParseRfc3339(o.to);
+  if (!ParseBound(o.from, "--from", &from) || !ParseBound(o.to, "--to", &to)) return 2;
   auto store = OpenFeatureStore(cfg, /*want_online=*/false);
   if (!store.ok() || !store->offline) {
     std::fprintf(stderr, "dnsight: %s\n",

@@ -92,31 +92,29 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
       return Status::InvalidArgument(rc.where + ": a rule reads at most 64 features");
     if (!rc.require_feature.empty()) rule->require = index(rc.require_feature);
     for (const auto& c : rc.counts) rule->counts.push_back(index(c));
-    if (rc.kind == "iforest") {
-      auto model = IsolationForest::Load(rc.model);
-      if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
+    // A trained model names its inputs; map them onto the view's features.
+    const auto bind_model = [&](const std::vector<std::string>& inputs) -> Status {
       rule->features.clear();
-      for (const auto& f : model->features()) {
+      for (const auto& f : inputs) {
         rule->features.push_back(index(f));
         if (rule->features.back() < 0)
           return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" + f +
                                          "', which view '" + rc.view + "' does not have");
         rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
       }
+      return Status::Ok();
+    };
+    if (rc.kind == "iforest") {
+      auto model = IsolationForest::Load(rc.model);
+      if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
+      if (Status s = bind_model(model->features()); !s.ok()) return s;
       rule->model_name = "isolation_forest";
       rule->model_version = model->version();
       rule->forest = std::move(model.value());
     } else if (rc.kind == "xgboost") {
       auto model = GbtModel::Load(rc.model);
       if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
-      rule->features.clear();
-      for (const auto& f : model->features()) {
-        rule->features.push_back(index(f));
-        if (rule->features.back() < 0)
-          return Status::InvalidArgument(rc.where + ": model " + rc.model + " needs feature '" + f +
-                                         "', which view '" + rc.view + "' does not have");
-        rule->evidence_ns = std::max(rule->evidence_ns, FeatureWindow(f));
-      }
+      if (Status s = bind_model(model->features()); !s.ok()) return s;
       rule->model_name = "xgboost";
       rule->model_version = model->version();
       rule->gbt.emplace(std::move(model.value()));
@@ -194,8 +192,7 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
         if (rc.binomial) {
           // A ratio over `events` events cannot be trusted beyond its sampling error.
           const double b = std::clamp(s.baseline, rc.binomial_floor, 1 - rc.binomial_floor);
-          z = std::fabs(vals[i] - s.baseline) /
-              std::max(s.scale, std::sqrt(b * (1 - b) / events));
+          z = std::fabs(vals[i] - s.baseline) / std::max(s.scale, std::sqrt(b * (1 - b) / events));
           if (z < rc.threshold) continue;
         }
       }
