@@ -10,6 +10,7 @@
 //   4  DetectCsv (and so SplitCsvLine and ParseCsvTimestamp), with skip_bad on and off.
 //   5  IsolationForest::Parse: an accepted model scores any vector to a finite value.
 //   6  GbtModel::Parse (model files are input like any other).
+//   7  ChangeEvents and LeaseTable lines: accepted or counted, never a crash.
 // Invariant violations trap.
 #include <cmath>
 #include <cstddef>
@@ -19,11 +20,13 @@
 #include <string_view>
 #include <vector>
 
+#include "detect/change_events.h"
 #include "detect/eval.h"
 #include "detect/gbt_model.h"
 #include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
 #include "detect/series_csv.h"
+#include "features/lease_table.h"
 
 namespace {
 
@@ -114,7 +117,7 @@ void Csv(std::string_view bytes, bool skip_bad) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0:
       Baseline(Seasonal(), bytes);
       break;
@@ -140,6 +143,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 6: {
       auto m = dnsight::GbtModel::Parse(bytes);
       (void)m;
+      break;
+    }
+    case 7: {
+      dnsight::ChangeEvents changes;
+      dnsight::LeaseTable leases;
+      std::istringstream lines{std::string(bytes)};
+      uint64_t n = 0;
+      for (std::string line; std::getline(lines, line); ++n) {
+        (void)changes.AddJsonLine(line);
+        (void)leases.AddJsonLine(line);
+      }
+      leases.Seal();
+      Check(changes.events() + changes.rejected() == n);
+      Check(leases.leases() + leases.rejected() == n);
       break;
     }
     default:

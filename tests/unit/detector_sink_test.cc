@@ -171,3 +171,32 @@ TEST(DetectConfig, RuleErrorsNameTheField) {
 
 }  // namespace
 }  // namespace dnsight
+
+namespace dnsight {
+namespace {
+
+TEST(ChangeEvents, GarbageIsCountedByReasonAndSampled) {
+  ChangeEvents c;
+  EXPECT_EQ(c.AddJsonLine("{").message(), "bad_json");
+  EXPECT_EQ(c.AddJsonLine("[1,2]").message(), "bad_json");
+  EXPECT_EQ(c.AddJsonLine(R"({"kind":"deploy"})").message(), "bad_ts");
+  EXPECT_EQ(c.AddJsonLine(R"({"ts":"2026-11-23T00:00:00Z"})").message(), "missing_kind");
+  EXPECT_EQ(c.AddJsonLine(R"({"ts":"2026-11-23T00:00:00Z","kind":"reboot"})").message(),
+            "unknown_kind");
+  EXPECT_EQ(c.AddJsonLine(R"({"ts":"2026-11-23T00:00:00Z","kind":"deploy","note":")" +
+                          std::string(600, 'x') + "\"}")
+                .message(),
+            "field_too_long");
+  EXPECT_EQ(c.rejected(), 6u);
+  EXPECT_EQ(c.rejected_samples().size(), 5u);  // a bounded sample
+  EXPECT_EQ(c.events(), 0u);
+  // Every truncation of a valid line is either accepted whole or rejected, never a crash.
+  const std::string good =
+      R"({"ts":"2026-11-23T00:00:00Z","kind":"maintenance_start","scope":{"kind":"resolver","value":"192.0.2.11"},"id":"mw-1"})";
+  for (size_t n = 0; n < good.size(); ++n) EXPECT_FALSE(c.AddJsonLine(good.substr(0, n)).ok());
+  EXPECT_TRUE(c.AddJsonLine(good).ok());
+  EXPECT_EQ(c.events(), 1u);
+}
+
+}  // namespace
+}  // namespace dnsight
