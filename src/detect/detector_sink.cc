@@ -153,9 +153,9 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
   return sink;
 }
 
-void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& row) {
+void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& row,
+                         const std::string& entity) {
   const DetectRuleConfig& rc = *rule.cfg;
-  std::string entity = view.EntityText(row.entity_key);
   auto it = rule.entities.find(entity);
   if (it == rule.entities.end()) {
     if (rule.entities.size() >= cfg_.detect.max_entities_per_rule) {
@@ -328,7 +328,10 @@ void DetectorSink::WriteRows(const std::vector<FeatureView>& views,
   for (const FeatureRow& row : rows) {
     newest = std::max(newest, row.window_end_ns);
     if (row.view >= rules_by_view_.size()) continue;
-    for (Rule* rule : rules_by_view_[row.view]) Score(*rule, views[row.view], row);
+    const auto& rules = rules_by_view_[row.view];
+    if (rules.empty()) continue;
+    const std::string entity = views[row.view].EntityText(row.entity_key);
+    for (Rule* rule : rules) Score(*rule, views[row.view], row, entity);
   }
   rows_since_expiry_ += rows.size();
   if (rows_since_expiry_ >= kExpiryEveryRows && newest != INT64_MIN) {

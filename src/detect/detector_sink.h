@@ -79,7 +79,8 @@ class DetectorSink : public RowSink {
  private:
   struct Rule;
   DetectorSink(const EngineConfig& cfg, const ChangeEvents* changes, RowSink* next, Emit emit);
-  void Score(Rule& rule, const FeatureView& view, const FeatureRow& row);
+  // `entity` is view.EntityText(row.entity_key), computed once per row for all its rules.
+  void Score(Rule& rule, const FeatureView& view, const FeatureRow& row, const std::string& entity);
   void Expire(int64_t now_ns);
 
   const EngineConfig& cfg_;
