@@ -40,6 +40,32 @@ std::string_view AlertStateName(AlertState s) {
   return "firing";
 }
 
+std::string_view AlertChangeName(AlertChange c) {
+  switch (c) {
+    case AlertChange::kNone:
+      return "none";
+    case AlertChange::kOpened:
+      return "opened";
+    case AlertChange::kRepeat:
+      return "repeat";
+    case AlertChange::kSeverity:
+      return "severity";
+    case AlertChange::kReopened:
+      return "reopened";
+    case AlertChange::kSuppressed:
+      return "suppressed";
+    case AlertChange::kUnsuppressed:
+      return "unsuppressed";
+    case AlertChange::kResolved:
+      return "resolved";
+    case AlertChange::kAutoResolved:
+      return "auto_resolved";
+    case AlertChange::kRefresh:
+      return "refresh";
+  }
+  return "none";
+}
+
 void AppendAlertJson(const Alert& a, std::string* out) {
   out->push_back('{');
   Field("id", a.id, out);
@@ -69,7 +95,14 @@ void AppendAlertJson(const Alert& a, std::string* out) {
     if (i) out->push_back(',');
     AppendJsonString(a.decision_ids[i], out);
   }
-  out->append("]}");
+  out->append("],\"notifications\":");
+  out->append(std::to_string(a.notifications));
+  if (a.change != AlertChange::kNone) {
+    out->append(",\"change\":\"");
+    out->append(AlertChangeName(a.change));
+    out->append(a.notify ? "\",\"notify\":true" : "\",\"notify\":false");
+  }
+  out->push_back('}');
 }
 
 }  // namespace dnsight

@@ -8,7 +8,8 @@ Result<std::unique_ptr<RunningApi>> RunningApi::Start(const EngineConfig& cfg,
                                                       FeatureStoreHandles& store,
                                                       const Clock& clock,
                                                       const DecisionLog* decisions,
-                                                      ChangeEvents* changes) {
+                                                      ChangeEvents* changes,
+                                                      OperationsView* ops) {
   if (!store.online)
     return Status::InvalidArgument("api: serving needs an online store (store.online is none)");
   auto tokens = TokensFromConfig(cfg.api.tokens);
@@ -27,6 +28,7 @@ Result<std::unique_ptr<RunningApi>> RunningApi::Start(const EngineConfig& cfg,
       std::make_unique<HttpApi>(cfg.api, *api->service_, *store.registry, store.offline.get(),
                                 Authenticator(std::move(*tokens)), *api->audit_, clock);
   api->http_->AttachDetection(decisions, changes);
+  api->http_->AttachOperations(ops);
   if (Status s = api->http_->Start(); !s.ok()) return s;
   std::fprintf(stderr, "dnsight: api listening on %s://%s (port %d)\n",
                api->tls() ? "https" : "http", cfg.api.listen.c_str(), api->port());

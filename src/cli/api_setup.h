@@ -17,11 +17,14 @@ namespace dnsight {
 class RunningApi {
  public:
   // REQUIRES: !cfg.api.listen.empty(). Needs an online store (store.online not none).
-  // decisions and changes (may be null) back /v1/decisions and /v1/changes.
+  // decisions and changes (may be null) back /v1/decisions and /v1/changes; ops (may be
+  // null) backs alerts, actions, stats, /metrics and feedback.
   static Result<std::unique_ptr<RunningApi>> Start(const EngineConfig& cfg,
                                                    FeatureStoreHandles& store, const Clock& clock,
                                                    const DecisionLog* decisions = nullptr,
-                                                   ChangeEvents* changes = nullptr);
+                                                   ChangeEvents* changes = nullptr,
+                                                   OperationsView* ops = nullptr);
+  const HttpApiCounters& counters() const { return http_->counters(); }
   ~RunningApi();
 
   int port() const { return http_->port(); }

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/act_commands.h"
 #include "cli/detect_commands.h"
 #include "cli/run_command.h"
 #include "cli/simulate_command.h"
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
 
   dnsight::SimulateOptions sim;
   auto* sim_cmd = dnsight::AddSimulateCommand(app, &sim);
+  dnsight::AddActCommands(app);  // audit verify, remediate: each runs from its callback
 
   CLI11_PARSE(app, argc, argv);
 

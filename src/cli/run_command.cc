@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -14,12 +15,15 @@
 #include "cli/api_setup.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
+#include "cli/ops_runtime.h"
 #include "detect/detector_sink.h"
 #include "dnsight/clock.h"
 #include "engine/config.h"
+#include "engine/locked_row_sink.h"
 #include "engine/pipeline.h"
 #include "engine/row_writer.h"
 #include "engine/source_factory.h"
+#include "hosting/hosting_runner.h"
 #include "store/store_sink.h"
 
 namespace dnsight {
@@ -148,6 +152,9 @@ int RunCommand(const RunOptions& options) {
   DecisionLog decision_log;
   FILE* decisions_out = nullptr;
   std::unique_ptr<DetectorSink> detector;
+  std::unique_ptr<OpsRuntime> ops;
+  std::unique_ptr<LockedRowSink> locked;
+  std::unique_ptr<HostingRunner> hosting;
   RowSink* sink = nullptr;
   SystemClock clock;
   try {
@@ -174,11 +181,17 @@ int RunCommand(const RunOptions& options) {
       cfg.sources.clear();
       for (const auto& f : options.extra_sources) cfg.sources.push_back(ParseSourceFlag(f));
     }
-    if (cfg.sources.empty()) throw ConfigError(options.config_path + ": no sources configured");
+    if (cfg.sources.empty() && cfg.web.logs.empty() && cfg.hosts.targets.empty())
+      throw ConfigError(options.config_path + ": no sources configured");
     for (const auto& s : cfg.sources) sources.push_back(MakeSource(s));
     json_sink = std::make_unique<JsonLinesRowSink>(cfg.output.features, cfg.output.late_events,
                                                    cfg.output.dead_letter);
     sink = json_sink.get();
+    {
+      auto created = OpsRuntime::Create(cfg, clock);
+      if (!created.ok()) throw std::runtime_error(created.status().ToString());
+      ops = std::move(created.value());
+    }
     if (!cfg.detect.decisions.empty()) {
       for (const auto& f : cfg.detect.changes)
         if (Status s = changes.AddFile(f); !s.ok()) throw ConfigError(s.message());
@@ -190,17 +203,25 @@ int RunCommand(const RunOptions& options) {
           cfg.detect.decisions == "-" ? stdout : std::fopen(cfg.detect.decisions.c_str(), "w");
       if (decisions_out == nullptr)
         throw ConfigError(cfg.detect.decisions + ": cannot open for writing");
-      auto created = DetectorSink::Create(cfg, &changes, sink,
-                                          [decisions_out, &decision_log](const Decision& d) {
-                                            decision_log.Append(d);
-                                            std::string line;
-                                            AppendDecisionJson(d, &line);
-                                            line.push_back('\n');
-                                            std::fwrite(line.data(), 1, line.size(), decisions_out);
-                                            std::fflush(decisions_out);
-                                          });
+      OpsRuntime* o = ops.get();
+      auto created =
+          DetectorSink::Create(cfg, &changes, sink, [decisions_out, &decision_log, o](const Decision& raw) {
+            Decision d = raw;
+            o->Enrich(&d);  // the hosting join: host context and failure domain
+            decision_log.Append(d);
+            std::string line;
+            AppendDecisionJson(d, &line);
+            line.push_back('\n');
+            std::fwrite(line.data(), 1, line.size(), decisions_out);
+            std::fflush(decisions_out);
+            o->OnDecision(d);  // alert lifecycle, then remediation
+          });
       if (!created.ok()) throw ConfigError(created.status().message());
       detector = std::move(created.value());
+      detector->SetOnCleared([o](const std::string& klass, const std::string& view,
+                                 const std::string& entity, int64_t ts) {
+        o->OnCleared(klass, view, entity, ts);
+      });
       sink = detector.get();
     }
     if (!cfg.store.path.empty()) {
@@ -214,7 +235,7 @@ int RunCommand(const RunOptions& options) {
       sink = store_sink.get();
       if (!options.backfill && !cfg.api.listen.empty()) {
         auto started = RunningApi::Start(cfg, store, clock, detector ? &decision_log : nullptr,
-                                         detector ? &changes : nullptr);
+                                         detector ? &changes : nullptr, ops.get());
         if (!started.ok()) throw std::runtime_error(started.status().ToString());
         api = std::move(started.value());
       }
@@ -229,12 +250,29 @@ int RunCommand(const RunOptions& options) {
     return 2;
   }
 
+  // Every producer (the DNS engine's writer, the hosting threads) enters the chain
+  // through one lock; the monitor watches rows first.
+  sink = &ops->Monitor(*sink);
+  locked = std::make_unique<LockedRowSink>(*sink);
+  sink = locked.get();
+  if (!options.backfill) {
+    hosting = std::make_unique<HostingRunner>(cfg, *sink, clock);
+    if (!hosting->enabled()) hosting.reset();
+  }
   auto pipeline_owner = std::make_unique<Pipeline>(cfg, *sink);
   Pipeline& pipeline = *pipeline_owner;
   std::vector<ObservationSink*> sinks;
   for (const auto& s : sources) sinks.push_back(&pipeline.AddSource(s->Describe()));
 
+  ops->Attach({&pipeline, &sources, store_sink.get(), detector.get(), hosting.get(),
+               detector ? &changes : nullptr, detector ? &decision_log : nullptr,
+               api ? &api->counters() : nullptr});
+  ops->Start();
+  if (hosting) hosting->Start();
+
   std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_requested = false;
   bool done = false;
   std::thread signal_thread([&] {
     int sig = 0;
@@ -243,6 +281,8 @@ int RunCommand(const RunOptions& options) {
     if (done) return;
     std::fprintf(stderr, "dnsight: signal %d, stopping sources\n", sig);
     for (auto& s : sources) s->RequestStop();
+    stop_requested = true;
+    stop_cv.notify_all();
   });
 
   // Processing-time ticks let quiet live input close its panes (engine.idle_advance).
@@ -259,8 +299,16 @@ int RunCommand(const RunOptions& options) {
   std::vector<Status> results(sources.size());
   for (size_t i = 1; i < sources.size(); ++i)
     threads.emplace_back([&, i] { results[i] = sources[i]->Run(*sinks[i]); });
-  results[0] = sources[0]->Run(*sinks[0]);
+  if (!sources.empty()) results[0] = sources[0]->Run(*sinks[0]);
   for (auto& t : threads) t.join();
+  if (hosting) {
+    // Files are read to their end; followed logs and scrapes run until a signal.
+    hosting->WaitForFiles();
+    if (hosting->live()) {
+      std::unique_lock lock(stop_mu);
+      stop_cv.wait(lock, [&] { return stop_requested; });
+    }
+  }
   for (size_t i = 0; i < sources.size(); ++i) {
     if (!results[i].ok()) {
       std::fprintf(stderr, "dnsight: %s: %s\n", sources[i]->Describe().c_str(),
@@ -271,6 +319,8 @@ int RunCommand(const RunOptions& options) {
   sources_done.store(true);
   ticker.join();
   pipeline.Finish();
+  if (hosting) hosting->Finish();
+  ops->Stop();
   json_sink->Flush();
   if (decisions_out != nullptr && decisions_out != stdout) std::fclose(decisions_out);
   {

@@ -1,13 +1,16 @@
 #include "cli/train_command.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <span>
 #include <sstream>
 
 #include "cli/store_setup.h"
 #include "common/time_util.h"
+#include "detect/detector_sink.h"
 #include "detect/gbt_model.h"
 #include "detect/isolation_forest.h"
 #include "detect/weak_labels.h"
@@ -16,6 +19,27 @@ namespace dnsight {
 namespace {
 
 constexpr uint64_t kMinPerLabel = 5;
+
+// Saves the deciles of the model's scores on its own training rows, the reference its
+// rule's drift (PSI on /metrics) is measured against. Best effort: a model without the
+// file falls back to the live warm-up reference.
+template <typename ScoreFn>
+void SaveScoreReference(const std::string& model_path, const std::vector<double>& rows,
+                        size_t width, ScoreFn score) {
+  if (width == 0 || rows.size() < width * 10) return;
+  std::vector<double> scores;
+  const size_t n = rows.size() / width;
+  const size_t step = std::max<size_t>(1, n / 20000);  // a sample is plenty for deciles
+  for (size_t r = 0; r < n; r += step) {
+    const double v = score(std::span<const double>(rows.data() + r * width, width));
+    if (std::isfinite(v)) scores.push_back(v);
+  }
+  if (scores.size() < 10) return;
+  std::sort(scores.begin(), scores.end());
+  std::ofstream out(ScoreReferencePath(model_path));
+  for (int q = 1; q <= 9; ++q) out << (q > 1 ? " " : "") << scores[scores.size() * q / 10];
+  out << '\n';
+}
 
 int TrainGbt(const TrainOptions& o, const std::string& view_version,
              const std::vector<std::string>& features, const std::string& range,
@@ -54,6 +78,10 @@ int TrainGbt(const TrainOptions& o, const std::string& view_version,
     std::fprintf(stderr, "dnsight: cannot save %s: %s\n", o.output.c_str(), s.message().c_str());
     return 1;
   }
+  SaveScoreReference(o.output, rows, features.size(), [&](std::span<const double> x) {
+    const Result<double> p = model->Predict(x);
+    return p.ok() ? *p : std::nan("");
+  });
   std::printf(
       "%s: xgboost version %s, class %s, %zu features, trained on %llu rows (%llu "
       "positive) of %s@%s\n",
@@ -178,6 +206,8 @@ int TrainCommand(const TrainOptions& o) {
                  s.ok() ? final_model.status().message().c_str() : s.message().c_str());
     return 1;
   }
+  SaveScoreReference(o.output, rows, features.size(),
+                     [&](std::span<const double> x) { return final_model->Score(x); });
   std::printf("%s: isolation forest version %s, %zu features, trained on %llu rows of %s@%s\n",
               o.output.c_str(), final_model->version().c_str(), features.size(),
               static_cast<unsigned long long>(forest->training_rows), o.view.c_str(),

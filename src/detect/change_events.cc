@@ -21,9 +21,22 @@ bool Covers(std::string_view scope_kind, std::string_view scope_value,
 
 }  // namespace
 
+std::map<std::string, uint64_t> ChangeEvents::CountsByKind() const {
+  std::lock_guard lock(mu_);
+  return by_kind_;
+}
+
+size_t ChangeEvents::ActiveMaintenance(int64_t ts_ns) const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& w : windows_) n += w.start_ns <= ts_ns && ts_ns < w.end_ns;
+  return n;
+}
+
 void ChangeEvents::Add(const ChangeEvent& e) {
   std::lock_guard lock(mu_);
   ++events_;
+  if (by_kind_.size() < 64 || by_kind_.count(e.kind)) ++by_kind_[e.kind];
   if (e.kind == "maintenance_start") {
     windows_.push_back({e.id, e.scope_kind, e.scope_value, e.ts_ns, INT64_MAX, e.note});
     return;

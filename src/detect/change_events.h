@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -59,6 +60,10 @@ class ChangeEvents {
                                           int64_t within_ns) const;
 
   uint64_t events() const;
+  // Events by kind (deploy, zone_change, maintenance_start, ...), for /metrics.
+  std::map<std::string, uint64_t> CountsByKind() const;
+  // Maintenance windows open at ts.
+  size_t ActiveMaintenance(int64_t ts_ns) const;
   uint64_t rejected() const;
   std::vector<std::string> rejected_samples() const;
 
@@ -67,6 +72,7 @@ class ChangeEvents {
   std::vector<ChangeEvent> changes_;  // non-maintenance events
   std::vector<MaintenanceWindow> windows_;
   uint64_t events_ = 0, rejected_ = 0;
+  std::map<std::string, uint64_t> by_kind_;
   std::vector<std::string> samples_;
 };
 

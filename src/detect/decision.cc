@@ -92,7 +92,36 @@ void AppendDecisionJson(const Decision& d, std::string* out) {
   out->append(d.downgraded ? "true" : "false");
   out->append(",\"reason\":");
   AppendJsonString(d.reason, out);
-  out->append("}}");
+  out->push_back('}');
+  if (!d.nodes.empty()) {
+    out->append(",\"nodes\":[");
+    for (size_t i = 0; i < d.nodes.size(); ++i) {
+      const NodeContext& n = d.nodes[i];
+      if (i) out->push_back(',');
+      out->append("{\"node\":");
+      AppendJsonString(n.node, out);
+      out->append(",\"degraded\":");
+      out->append(n.degraded ? "true" : "false");
+      out->append(",\"why\":");
+      AppendJsonString(n.why, out);
+      out->append(",\"scraped\":");
+      if (n.ts_ns == 0) {
+        out->append("null");
+      } else {
+        AppendJsonString(FormatRfc3339(n.ts_ns), out);
+      }
+      out->append(",\"features\":{");
+      for (size_t f = 0; f < n.features.size(); ++f) {
+        if (f) out->push_back(',');
+        AppendJsonString(n.features[f].first, out);
+        out->push_back(':');
+        AppendJsonNumber(n.features[f].second, out);
+      }
+      out->append("}}");
+    }
+    out->push_back(']');
+  }
+  out->push_back('}');
 }
 
 }  // namespace dnsight

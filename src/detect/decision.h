@@ -17,6 +17,15 @@ struct FeatureContribution {
   double contribution = 0;  // share of the score this feature carried
 };
 
+// Host features of a node behind the decision's scope (the hosting join).
+struct NodeContext {
+  std::string node;
+  int64_t ts_ns = 0;  // of the scrape; 0 when the node was never scraped
+  bool degraded = false;
+  std::string why;  // the features over their thresholds, e.g. "cpu_steal_ratio=0.31"
+  std::vector<std::pair<std::string, double>> features;
+};
+
 struct Decision {
   std::string id;
   int64_t ts_ns = 0;  // event time: the window end that produced it
@@ -35,6 +44,7 @@ struct Decision {
   bool maintenance = false;
   bool downgraded = false;
   std::string reason;
+  std::vector<NodeContext> nodes;  // empty unless the hosting join attached some
 };
 
 // One JSON object (no trailing newline).

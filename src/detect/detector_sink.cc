@@ -6,6 +6,9 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "common/time_util.h"
@@ -33,7 +36,19 @@ std::string Confidence(double score, double threshold) {
   return r >= 2 ? "high" : r >= 1.3 ? "medium" : "low";
 }
 
+// The training score deciles `dnsight train` writes beside a model (ScoreReferencePath):
+// nine numbers on one line. Absent or malformed: the monitor falls back to its warm-up.
+void LoadScoreReference(const std::string& model_path, double threshold, ScoreMonitor* monitor) {
+  std::ifstream in(ScoreReferencePath(model_path));
+  std::vector<double> edges;
+  double v = 0;
+  while (edges.size() < 10 && in >> v) edges.push_back(v);
+  monitor->SetReference(edges, threshold);
+}
+
 }  // namespace
+
+std::string ScoreReferencePath(const std::string& model_path) { return model_path + ".scores"; }
 
 struct DetectorSink::Rule {
   const DetectRuleConfig* cfg = nullptr;
@@ -46,6 +61,10 @@ struct DetectorSink::Rule {
   std::optional<GbtModel> gbt;
   std::string model_name, model_version;
   int64_t evidence_ns = 0;
+  std::string name;  // "<class>/<view>/<kind>", the metrics label
+  ScoreMonitor monitor;
+  mutable std::mutex top_mu;
+  std::map<std::string, uint64_t, std::less<>> top_feature_counts;
   struct Entity {
     std::unique_ptr<VectorBaseline> baseline;
     std::vector<BaselineScore> scores;
@@ -76,6 +95,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
     if (vi == cfg.views.size())
       return Status::InvalidArgument(rc.where + ": no view '" + rc.view + "'");
     const FeatureView& view = cfg.views[vi];
+    rule->name = rc.klass + '/' + rc.view + '/' + rc.kind;
     const auto index = [&](const std::string& f) {
       const auto it = std::find(view.feature_names.begin(), view.feature_names.end(), f);
       return it == view.feature_names.end() ? -1
@@ -109,6 +129,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
       if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
       if (Status s = bind_model(model->features()); !s.ok()) return s;
       rule->model_name = "isolation_forest";
+      LoadScoreReference(rc.model, rc.threshold, &rule->monitor);
       rule->model_version = model->version();
       rule->forest = std::move(model.value());
     } else if (rc.kind == "xgboost") {
@@ -116,6 +137,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
       if (!model.ok()) return Status::InvalidArgument(rc.where + ": " + model.status().message());
       if (Status s = bind_model(model->features()); !s.ok()) return s;
       rule->model_name = "xgboost";
+      LoadScoreReference(rc.model, rc.threshold, &rule->monitor);
       rule->model_version = model->version();
       rule->gbt.emplace(std::move(model.value()));
     } else if (rc.kind == "tunnelling") {
@@ -173,6 +195,7 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
   const int64_t ts = row.window_end_ns;
 
   double score = 0;
+  double monitored = 0;  // the score distribution /metrics shows, anomalous or not
   bool anomalous = false;
   std::vector<FeatureContribution> top;
   if (rc.kind == "baseline") {
@@ -184,6 +207,7 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
     for (size_t i = 0; i < n; ++i) {
       const BaselineScore& s = st.scores[i];
       if (s.state != BaselineScore::State::kScored) continue;
+      if (std::isfinite(s.score)) monitored = std::max(monitored, s.score);
       if (!s.anomaly || std::fabs(vals[i] - s.baseline) < rc.min_delta) continue;
       double z = s.score;
       if (!rule.counts.empty()) {
@@ -254,7 +278,9 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
     if (!(v >= rc.require_min)) anomalous = false;
   }
   counters_.rows_scored.fetch_add(1, std::memory_order_relaxed);
+  rule.monitor.Observe(rc.kind == "baseline" ? monitored : score, rc.threshold);
   if (!anomalous) {
+    if (st.active && on_cleared_) on_cleared_(rc.klass, view.name, entity, ts);
     st.active = false;
     return;
   }
@@ -265,6 +291,10 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
   std::sort(top.begin(), top.end(),
             [](const auto& a, const auto& b) { return a.contribution > b.contribution; });
   if (top.size() > 5) top.resize(5);
+  if (!top.empty()) {
+    std::lock_guard lock(rule.top_mu);
+    ++rule.top_feature_counts[top.front().name];
+  }
   Decision d;
   d.ts_ns = ts;
   d.klass = rc.klass;
@@ -306,6 +336,26 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
   if (d.alert) counters_.alerts.fetch_add(1, std::memory_order_relaxed);
   if (d.downgraded) counters_.downgraded.fetch_add(1, std::memory_order_relaxed);
   emit_(d);
+}
+
+std::vector<DetectorRuleReport> DetectorSink::RuleReports() const {
+  std::vector<DetectorRuleReport> out;
+  for (const auto& rule : rules_) {
+    DetectorRuleReport r;
+    r.name = rule->name;
+    r.klass = rule->cfg->klass;
+    r.kind = rule->cfg->kind;
+    r.model = rule->model_name;
+    r.version = rule->model_version;
+    r.scores = rule->monitor.Snapshot();
+    {
+      std::lock_guard lock(rule->top_mu);
+      r.top_feature_counts.assign(rule->top_feature_counts.begin(),
+                                  rule->top_feature_counts.end());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void DetectorSink::Expire(int64_t now_ns) {

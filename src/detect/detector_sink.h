@@ -41,11 +41,24 @@
 #include "detect/gbt_model.h"
 #include "detect/isolation_forest.h"
 #include "detect/robust_baseline.h"
+#include "detect/score_monitor.h"
 #include "detect/tunnel_scorer.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
 
 namespace dnsight {
+
+// What /metrics reports per rule.
+struct DetectorRuleReport {
+  std::string name;  // "<class>/<view>/<kind>"
+  std::string klass, kind, model, version;
+  ScoreSnapshot scores;
+  std::vector<std::pair<std::string, uint64_t>> top_feature_counts;  // top contributor tallies
+};
+
+// Where `dnsight train` saves the decile edges of a model's scores on its training rows
+// (the reference for the rule's PSI drift): "<model>.scores".
+std::string ScoreReferencePath(const std::string& model_path);
 
 struct DetectorCounters {
   std::atomic<uint64_t> rows_scored{0};
@@ -75,6 +88,13 @@ class DetectorSink : public RowSink {
                        std::span<const uint8_t> sample) override;
 
   const DetectorCounters& counters() const { return counters_; }
+  // Called (writer thread) when an entity's active condition clears: the first scored row
+  // that is no longer anomalous after one that was. REQUIRES: set before rows arrive.
+  using Cleared = std::function<void(const std::string& klass, const std::string& view,
+                                     const std::string& entity, int64_t ts_ns)>;
+  void SetOnCleared(Cleared cleared) { on_cleared_ = std::move(cleared); }
+  // Score distributions, drift and top-feature tallies per rule. Thread-safe.
+  std::vector<DetectorRuleReport> RuleReports() const;
 
  private:
   struct Rule;
@@ -87,6 +107,7 @@ class DetectorSink : public RowSink {
   const ChangeEvents* changes_;
   RowSink* next_;
   Emit emit_;
+  Cleared on_cleared_;
   std::vector<std::unique_ptr<Rule>> rules_;
   std::vector<std::vector<Rule*>> rules_by_view_;
   uint64_t rows_since_expiry_ = 0;

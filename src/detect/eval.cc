@@ -111,15 +111,25 @@ Status ParseDecision(simdjson::dom::parser& parser, std::string_view line, Decis
   if (!v.is_bool()) return Bad("'alert' is not a boolean");
   out->alert = v.get_bool().value();
   st = ReadOptionalString(obj, "id", &out->id);
-  if (!st.ok() || !out->alert) return st;  // a non-alert decision counts only for the span
-  st = ReadString(obj, "class", &out->klass);
+  if (!st.ok()) return st;
+  // A non-alert decision counts only for the span; its class and scope are optional.
+  st = out->alert ? ReadString(obj, "class", &out->klass)
+                  : ReadOptionalString(obj, "class", &out->klass);
   if (!st.ok()) return st;
   element scope;
   if (obj["scope"].get(scope) != simdjson::SUCCESS || !scope.is_object())
-    return Bad("missing 'scope' object");
-  st = ReadString(scope, "entity", &out->entity);
+    return out->alert ? Bad("missing 'scope' object") : Status::Ok();
+  st = out->alert ? ReadString(scope, "entity", &out->entity)
+                  : ReadOptionalString(scope, "entity", &out->entity);
   if (st.ok()) st = ReadOptionalString(scope, "rollup", &out->rollup);
+  if (st.ok()) st = ReadOptionalString(scope, "view", &out->view);
   if (!st.ok()) return Bad("scope: " + st.message());
+  element evidence;
+  if (obj["evidence"].get(evidence) == simdjson::SUCCESS && evidence.is_object()) {
+    std::string from;
+    if (ReadOptionalString(evidence, "from", &from).ok() && !from.empty())
+      out->evidence_from_ns = ParseRfc3339(from).value_or(0);
+  }
   return Status::Ok();
 }
 

@@ -384,7 +384,8 @@ void ParseStore(const Node& n, StoreConfig* s) {
 }
 
 void ParseApi(const Node& n, ApiConfig* a) {
-  n.OnlyKeys({"listen", "tls_cert", "tls_key", "tokens", "audit_log", "threads"});
+  n.OnlyKeys({"listen", "tls_cert", "tls_key", "tokens", "audit_log", "threads", "dashboard_dir"});
+  if (n.Has("dashboard_dir")) a->dashboard_dir = n["dashboard_dir"].Str();
   if (n.Has("listen")) {
     a->listen = n["listen"].Str();
     const size_t colon = a->listen.rfind(':');
@@ -570,8 +571,8 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
   EngineConfig cfg;
   cfg.path = name;
   const Node top(root, name, "", ThrowConfigError);
-  top.OnlyKeys(
-      {"sources", "redaction", "engine", "output", "store", "api", "leases", "detect", "views"});
+  top.OnlyKeys({"sources", "redaction", "engine", "output", "store", "api", "leases", "detect",
+                "views", "web", "hosts", "alerts", "remediation", "feedback"});
   if (top.Has("store")) ParseStore(top["store"], &cfg.store);
   if (top.Has("api")) ParseApi(top["api"], &cfg.api);
   if (top.Has("leases")) ParseLeases(top["leases"], &cfg.leases);
@@ -610,7 +611,37 @@ EngineConfig ParseConfigUnchecked(const std::string& text, const std::string& na
     for (auto& v : cfg.views)
       if (v.entity == EntityKind::kDevice) v.leases = table.get();
   }
+  // The built-in hosting views join the list, so the stores, the registry and the
+  // detectors treat them like any other.
+  std::vector<FeatureView> builtin;
+  if (top.Has("web")) {
+    ParseWebConfig(top["web"], &cfg.web);
+    for (auto& v : MakeWebViews(cfg.web.features)) builtin.push_back(std::move(v));
+  }
+  if (top.Has("hosts")) {
+    ParseHostsConfig(top["hosts"], &cfg.hosts);
+    builtin.push_back(MakeHostView(cfg.hosts));
+  }
+  for (auto& v : builtin) {
+    if (!names.insert(v.name).second)
+      top.Fail("view name '" + v.name + "' is reserved for the built-in hosting views");
+    cfg.views.push_back(std::move(v));
+  }
   if (top.Has("detect")) ParseDetect(top["detect"], cfg.views, &cfg.detect);
+  if (top.Has("alerts")) cfg.ops.alerts = top["alerts"];
+  if (top.Has("remediation")) {
+    const Node r = top["remediation"];
+    r.OnlyKeys({"policy", "audit", "execute"});
+    if (!r.Has("policy") || !r.Has("audit")) r.Fail("remediation needs 'policy' and 'audit'");
+    cfg.ops.remediation_policy = r["policy"].Str();
+    cfg.ops.remediation_audit = r["audit"].Str();
+    if (r.Has("execute")) cfg.ops.remediation_execute = r["execute"].Bool();
+  }
+  if (top.Has("feedback")) {
+    const Node f = top["feedback"];
+    f.OnlyKeys({"path"});
+    if (f.Has("path")) cfg.ops.feedback = f["path"].Str();
+  }
   return cfg;
 }
 

@@ -15,7 +15,11 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
+#include "common/yaml_node.h"
 #include "features/feature_view.h"
+#include "hosting/hosting_config.h"
 #include "ingest/redactor.h"
 
 namespace dnsight {
@@ -99,6 +103,9 @@ struct ApiConfig {
   std::vector<ApiTokenConfig> tokens;  // none = no auth (loopback setups only)
   std::string audit_log;               // "" = <store.path>/audit.jsonl
   int threads = 4;
+  // The web dashboard's files (web/ after `npm ci`), served at /ui/. "" = the source
+  // tree's web/ directory as built in; a missing directory leaves /ui/ off with a warning.
+  std::string dashboard_dir;
 };
 
 // DHCP / lease history for the `device` entity (README: "leases").
@@ -150,6 +157,16 @@ struct DetectConfig {
   std::vector<DetectRuleConfig> rules;
 };
 
+// Operations (README: "alerts", "remediation", "feedback"). The alerts section is parsed
+// by the alert lifecycle's own parser (src/act), so it is kept as a located YAML node.
+struct OperationsConfig {
+  std::optional<YamlNode> alerts;
+  std::string remediation_policy;  // a policy file (examples/remediation.yaml); "" = off
+  std::string remediation_audit;   // the hash-chained audit log of every action
+  bool remediation_execute = false;  // false: every action is a dry run, whatever the policy
+  std::string feedback;              // JSON lines of operator feedback; "" = in memory
+};
+
 struct EngineConfig {
   std::string path;
   std::vector<SourceConfig> sources;
@@ -160,6 +177,9 @@ struct EngineConfig {
   ApiConfig api;
   LeaseConfig leases;
   DetectConfig detect;
+  WebConfig web;      // access/error logs feeding the web_service and web_node views
+  HostsConfig hosts;  // node_exporter targets feeding the host view
+  OperationsConfig ops;
   // Loaded from leases.files; shared by every copy of the config and referenced by the
   // device views (FeatureView::leases). Immutable once loaded.
   std::shared_ptr<const LeaseTable> lease_table;

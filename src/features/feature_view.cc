@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <sstream>
@@ -22,6 +23,7 @@ constexpr EntityName kEntityNames[] = {
     {EntityKind::kQname, "qname"},   {EntityKind::kRegisteredDomain, "registered_domain"},
     {EntityKind::kServer, "server"}, {EntityKind::kQtype, "qtype"},
     {EntityKind::kGlobal, "global"}, {EntityKind::kDevice, "device"},
+    {EntityKind::kService, "service"}, {EntityKind::kNode, "node"},
 };
 
 constexpr std::string_view kAggKindNames[] = {"count",     "sum",      "min",    "max",
@@ -39,6 +41,7 @@ void AppendPredicate(std::ostringstream& os, const EventPredicate& p) {
 
 bool ParseEntityKind(std::string_view name, EntityKind* out) {
   for (const auto& e : kEntityNames) {
+    if (e.kind == EntityKind::kService || e.kind == EntityKind::kNode) continue;
     if (e.name == name) {
       *out = e.kind;
       return true;
@@ -58,6 +61,14 @@ std::string FeatureView::CanonicalForm() const {
   os.precision(17);
   os << "view " << name << "\nentity " << EntityKindName(entity);
   if (entity == EntityKind::kClientPrefix) os << " /" << prefix_v4 << " /" << prefix_v6;
+  if (!builtin.empty()) {
+    // A built-in view is defined by its maker's code: name the computation and its columns.
+    os << "\nbuiltin " << builtin << "\nwindows";
+    for (int64_t w : windows_ns) os << ' ' << FormatDuration(w);
+    for (const auto& f : feature_names) os << "\nfeature " << f;
+    os << '\n';
+    return os.str();
+  }
   os << "\nfilter ";
   for (const auto& p : filter) AppendPredicate(os, p);
   os << "\nwindows";
@@ -96,6 +107,16 @@ std::string FeatureView::CanonicalForm() const {
 
 std::string FeatureView::Finalize() {
   if (name.empty()) return "view has no name";
+  if (!builtin.empty()) {
+    if (feature_names.empty() || windows_ns.empty()) return "built-in view has no features";
+    longest_window_ns = *std::max_element(windows_ns.begin(), windows_ns.end());
+    if (ttl_ns == 0) ttl_ns = longest_window_ns;
+    const std::string canon = CanonicalForm();
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(canon.data(), canon.size()));
+    version = buf;
+    return "";
+  }
   if (aggregations.empty()) return "view has no aggregations";
   if (windows_ns.empty()) return "view has no windows";
   per_second.resize(aggregations.size(), false);
@@ -140,6 +161,7 @@ bool FeatureView::UsesField(DnsField f) const {
 }
 
 bool FeatureView::Accepts(const DnsEventBatch& b, const DnsEvent& e) const {
+  if (!builtin.empty()) return false;
   for (const auto& p : filter)
     if (!p.Matches(b, e)) return false;
   return true;
@@ -172,6 +194,8 @@ void FeatureView::EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::stri
       key->push_back(static_cast<char>(e.qtype & 0xFF));
       break;
     case EntityKind::kGlobal:
+    case EntityKind::kService:
+    case EntityKind::kNode:
       break;
     case EntityKind::kDevice: {
       const std::string_view device =
@@ -210,6 +234,8 @@ std::string FeatureView::EntityText(std::string_view key) const {
     }
     case EntityKind::kQname:
     case EntityKind::kRegisteredDomain:
+    case EntityKind::kService:
+    case EntityKind::kNode:
       return std::string(key);
     case EntityKind::kQtype:
       return key.size() == 2 ? QtypeName(static_cast<uint16_t>((static_cast<uint8_t>(key[0]) << 8) |

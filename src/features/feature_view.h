@@ -31,8 +31,12 @@ enum class EntityKind : uint8_t {
   kQtype,
   kGlobal,  // one entity for all events ("*")
   kDevice,  // the device leasing the client address at the event's time (LeaseTable)
+  // Entities of the built-in hosting views (src/hosting): the key is the text itself.
+  kService,  // a vhost or service name from web access logs
+  kNode,     // an edge or host node name (web logs, host metrics)
 };
 
+// DNS view entities only: service and node belong to the built-in hosting views.
 bool ParseEntityKind(std::string_view name, EntityKind* out);
 std::string_view EntityKindName(EntityKind k);
 
@@ -60,6 +64,10 @@ struct FeatureView {
   std::vector<std::string> allowed_roles;  // roles that may read a sensitive view
   int64_t ttl_ns = 0;        // online/PIT values older than this read as absent; 0 = longest window
   int64_t retention_ns = 0;  // offline history kept; 0 = forever
+  // "" for views over DNS events (declared in YAML, computed by the engine). "web" or
+  // "host" for the built-in hosting views (src/hosting), whose feature_names are set by
+  // their maker and whose rows come from the hosting engines; the DNS engine skips them.
+  std::string builtin;
 
   // Derived at load (Finalize()).
   std::string version;                      // 16 hex digits
@@ -68,6 +76,7 @@ struct FeatureView {
   int64_t longest_window_ns = 0;
 
   // Computes the derived fields. Returns an error message, or "" if the view is valid.
+  // For a built-in view, feature_names must be set and aggregations left empty.
   std::string Finalize();
   // The canonical text the version hashes.
   std::string CanonicalForm() const;

@@ -1,21 +1,19 @@
 // JsonLinesSource: DNS events as JSON lines from a file, a followed file, or stdin.
 //
-// path "-" reads standard input until EOF. With follow=true a file is read like
-// `tail -F`: after reaching the end it polls every poll_interval for more data; when the
-// path is renamed away and re-created (rotation) it drains the old file to its end and
-// then opens the new one from the start; when the file shrinks (copytruncate) it
-// restarts from offset 0. A missing file is waited for. Lines longer than max_line_bytes
-// are skipped (counted as "line_too_long"); an unterminated last line is parsed at EOF
-// unless following.
+// Reading is LineFollower's (line_follower.h): path "-" reads standard input until EOF;
+// with follow=true a file is read like `tail -F` (rotation drains the old file first,
+// copytruncate restarts at offset 0, a missing file is waited for). Lines longer than
+// max_line_bytes are skipped (counted as "line_too_long"); an unterminated last line is
+// parsed at EOF unless following. Each line goes through JsonLinesDecoder in place.
 //
-// Thread-safety: see DnsSource.
+// Thread-safety: see DnsSource; counters() may be read while Run() runs.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
 #include "dnsight/source.h"
+#include "ingest/line_follower.h"
 
 namespace dnsight {
 
@@ -26,27 +24,21 @@ struct JsonLinesSourceOptions {
   size_t max_line_bytes = 1 << 20;
 };
 
-struct JsonLinesSourceCounters {
-  uint64_t lines = 0;
-  uint64_t bytes = 0;
-  uint64_t rotations = 0;
-  uint64_t truncations = 0;
-};
+using JsonLinesSourceCounters = LineFollowerCounters;
 
 class JsonLinesSource : public DnsSource {
  public:
   explicit JsonLinesSource(JsonLinesSourceOptions options);
   Status Run(ObservationSink& sink) override;
-  void RequestStop() override { stop_.store(true); }
+  void RequestStop() override { follower_.RequestStop(); }
   std::string Describe() const override;
   std::vector<std::pair<std::string, uint64_t>> Counters() const override;
-  // REQUIRES: Run() has returned (or a racy read is acceptable, as in tests that poll).
-  const JsonLinesSourceCounters& counters() const { return counters_; }
+  // A snapshot; safe to call while Run() runs.
+  JsonLinesSourceCounters counters() const { return follower_.counters(); }
 
  private:
   JsonLinesSourceOptions options_;
-  std::atomic<bool> stop_{false};
-  JsonLinesSourceCounters counters_;
+  LineFollower follower_;
 };
 
 }  // namespace dnsight

@@ -456,6 +456,71 @@ struct HttpApi::Impl {
     });
   }
 
+  // ?limit=N, 1..max; `fallback` when absent. False (and a 400) when malformed.
+  bool LimitParam(Call& c, size_t fallback, size_t max, size_t* out) {
+    *out = fallback;
+    if (!c.req.has_param("limit")) return true;
+    const std::string text = c.req.get_param_value("limit");
+    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
+      Fail(c, 400, "limit: expected 1.." + std::to_string(max));
+      return false;
+    }
+    *out = std::clamp<size_t>(std::stoul(text), 1, max);
+    return true;
+  }
+
+  void Alerts(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "alerts"};
+    Serve(c, [&] {
+      if (api.ops_ == nullptr) return Fail(c, 503, "alerting is not running here");
+      const std::string state = req.has_param("state") ? req.get_param_value("state") : "open";
+      if (state != "open" && state != "all") return Fail(c, 400, "state: expected open or all");
+      size_t limit = 0;
+      if (!LimitParam(c, 500, 10'000, &limit)) return;
+      res.set_content(api.ops_->AlertsJson(state == "open", limit), std::string(kJson));
+    });
+  }
+
+  void Actions(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "actions"};
+    Serve(c, [&] {
+      if (api.ops_ == nullptr) return Fail(c, 503, "remediation is not running here");
+      size_t limit = 0;
+      if (!LimitParam(c, 100, 256, &limit)) return;
+      res.set_content(api.ops_->ActionsJson(limit), std::string(kJson));
+    });
+  }
+
+  void Stats(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "stats"};
+    Serve(c, [&] {
+      if (api.ops_ == nullptr) return Fail(c, 503, "statistics are not kept here");
+      res.set_content(api.ops_->StatsJson(), std::string(kJson));
+    });
+  }
+
+  // Prometheus scrapes without a token, like /v1/health: counters, not feature values.
+  void Metrics(const httplib::Request&, httplib::Response& res) {
+    api.counters_.requests.fetch_add(1, std::memory_order_relaxed);
+    if (api.ops_ == nullptr) {
+      SetError(res, 503, "metrics are not kept here");
+      return;
+    }
+    res.set_content(api.ops_->MetricsText(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  void Feedback(const httplib::Request& req, httplib::Response& res) {
+    Call c{req, res, "feedback"};
+    Serve(c, [&] {
+      if (!Require(c, Role::kTrainer, "give feedback")) return;
+      if (api.ops_ == nullptr) return Fail(c, 503, "feedback is not kept here");
+      std::string out;
+      const Status s = api.ops_->Feedback(req.matches[1].str(), req.body, c.who->name, &out);
+      if (!s.ok()) return Fail(c, s);
+      res.set_content(std::move(out), std::string(kJson));
+    });
+  }
+
   void Changes(const httplib::Request& req, httplib::Response& res) {
     Call c{req, res, "changes"};
     Serve(c, [&] {
@@ -612,6 +677,12 @@ Status HttpApi::Start() {
   svr.Post("/v1/features/historical", [h](const auto& req, auto& res) { h->Historical(req, res); });
   svr.Get("/v1/decisions", [h](const auto& req, auto& res) { h->Decisions(req, res); });
   svr.Post("/v1/changes", [h](const auto& req, auto& res) { h->Changes(req, res); });
+  svr.Get("/v1/alerts", [h](const auto& req, auto& res) { h->Alerts(req, res); });
+  svr.Get("/v1/actions", [h](const auto& req, auto& res) { h->Actions(req, res); });
+  svr.Get("/v1/stats", [h](const auto& req, auto& res) { h->Stats(req, res); });
+  svr.Get("/metrics", [h](const auto& req, auto& res) { h->Metrics(req, res); });
+  svr.Post(R"(/v1/decisions/([A-Za-z0-9_.-]{1,128})/feedback)",
+           [h](const auto& req, auto& res) { h->Feedback(req, res); });
 
   // Responses httplib makes itself (no route, body too large, bad request line) and any
   // handler status without a body get a JSON error too.

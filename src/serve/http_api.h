@@ -11,6 +11,12 @@
 //   POST /v1/features/batch                  {"views":[..],"entities":[..]}
 //   GET  /v1/decisions?since=&class=&limit=  recent decisions (newest last)
 //   POST /v1/changes                         admin: one change event, or {"events":[...]}
+//   GET  /v1/alerts?state=open|all&limit=    alerts (open by default), newest first
+//   GET  /v1/actions?limit=                  recent remediation actions, newest first
+//   GET  /v1/stats                           live rates and totals for the dashboard
+//   POST /v1/decisions/{id}/feedback         trainer: accept | suppress | reclassify
+//   GET  /metrics                            Prometheus exposition; no token needed
+//   GET  /ui/                                the web dashboard (static files; no token)
 //   POST /v1/features/historical             trainer: point-in-time join of a spine (JSON
 //                                            rows, or a CSV body with ?views=a,b)
 //
@@ -47,6 +53,7 @@
 #include "serve/audit_log.h"
 #include "serve/auth.h"
 #include "serve/feature_service.h"
+#include "serve/operations_view.h"
 #include "store/offline_store.h"
 #include "store/registry.h"
 
@@ -89,6 +96,10 @@ class HttpApi {
     changes_ = changes;
   }
 
+  // Serves alerts, actions, stats, /metrics and feedback from `ops` (may be null: those
+  // endpoints then answer 503). REQUIRES: called before Start; ops outlives the API.
+  void AttachOperations(OperationsView* ops) { ops_ = ops; }
+
   // Binds config.listen (HTTPS when tls_cert and tls_key are both set) and serves on a
   // background thread. Returns once the socket is bound: port() is then the bound port.
   // Errors: bad listen address, unreadable certificate or key, address in use.
@@ -108,6 +119,7 @@ class HttpApi {
   Registry& registry_;
   const DecisionLog* decisions_ = nullptr;
   ChangeEvents* changes_ = nullptr;
+  OperationsView* ops_ = nullptr;
   OfflineStore* offline_;
   Authenticator auth_;
   AuditLog& audit_;
