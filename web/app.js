@@ -193,10 +193,14 @@
     return [0, top];
   }
 
-  function axis(scale, side, showGrid) {
+  function axis(scale, side, showGrid, label) {
     return {
       scale,
       side,
+      label,
+      labelSize: 18,
+      labelFont: '12px system-ui, sans-serif',
+      font: '12px system-ui, sans-serif',
       stroke: COLORS.axis,
       grid: { show: showGrid, stroke: COLORS.grid, width: 1 },
       ticks: { show: true, stroke: COLORS.grid, width: 1 },
@@ -228,7 +232,7 @@
         { key: 'late_per_s', ...line('late/s', 'bad', COLORS.orange, [6, 3]) },
       ],
       scales: { rate: { range: zeroBased }, bad: { range: zeroBased } },
-      axes: [axis('rate', 3, true), axis('bad', 1, false)],
+      axes: [axis('rate', 3, true, 'events, rows per s'), axis('bad', 1, false, 'malformed, late per s')],
     },
     scores: {
       elementId: 'chart-scores',
@@ -238,7 +242,7 @@
         { key: 'alerts_open', ...line('open alerts', 'count', COLORS.red, [6, 3]) },
       ],
       scales: { score: { range: zeroBased }, count: { range: zeroBased } },
-      axes: [axis('score', 3, true), axis('count', 1, false)],
+      axes: [axis('score', 3, true, 'max score'), axis('count', 1, false, 'decisions/min, alerts')],
     },
   };
 
@@ -286,6 +290,7 @@
       series: [{ label: 'time', value: (u, ts) => (isNum(ts) ? fmtUnixTime(ts) : '—') }, ...spec.series.map(({ key, ...s }) => s)],
       axes: [{
         stroke: COLORS.axis,
+        font: '12px system-ui, sans-serif',
         grid: { stroke: COLORS.grid, width: 1 },
         ticks: { stroke: COLORS.grid },
         values: (u, splits) => {

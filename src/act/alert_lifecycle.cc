@@ -248,7 +248,9 @@ void AlertLifecycle::Resolve(Entry& e, int64_t ends_ns, bool automatic) {
 }
 
 AlertLifecycle::OpenMap::iterator AlertLifecycle::Close(OpenMap::iterator it) {
-  if (options_.dedup_window_ns > 0) resolved_[it->first] = std::move(it->second);
+  // Kept for re-opening; beyond the open-alert bound a flap just opens a new alert.
+  if (options_.dedup_window_ns > 0 && resolved_.size() < options_.max_open_alerts)
+    resolved_[it->first] = std::move(it->second);
   return open_.erase(it);
 }
 

@@ -29,7 +29,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -98,7 +97,8 @@ struct AlertOptions {
   // with a reason naming the team and the budget. Teams not listed have no limit.
   std::map<std::string, int64_t> page_budgets;
   // Bounds. Decisions of new groups beyond max_open_alerts are counted (over_capacity)
-  // and not tracked. Cost: about 2 KB per open alert.
+  // and not tracked; as many resolved alerts at most are kept for re-opening. Cost: about
+  // 2 KB per open (or recently resolved) alert.
   size_t max_open_alerts = 10'000;
   size_t recent_capacity = 1'000;       // resolved alerts kept for Recent()
   size_t max_decision_ids = 10;         // newest decision ids kept per alert

@@ -61,6 +61,7 @@ void OpsRuntime::SampleLoop() {
       sleep_cv_.wait_for(lock, std::chrono::seconds(kSampleIntervalS), [&] { return stop_.load(); });
       if (stop_.load()) return;
     }
+    if (monitor_ != nullptr) AdvanceLifecycle();  // quiet inputs: let timers run
     const Totals now = ReadTotals();
     const Totals& prev = *last_totals_;
     const double dt = static_cast<double>(now.ts_ns - prev.ts_ns) / 1e9;

@@ -86,10 +86,8 @@ Result<std::unique_ptr<OpsRuntime>> OpsRuntime::Create(const EngineConfig& cfg,
 }
 
 RowSink& OpsRuntime::Monitor(RowSink& next) {
-  monitor_ = std::make_unique<RowMonitor>(next, cfg_.views.size(), [this](int64_t newest) {
-    // After the rows were scored: decisions of this pane are in, timers may run.
-    lifecycle_->Advance(newest);
-  });
+  // After rows were scored (their decisions are in), timers may run.
+  monitor_ = std::make_unique<RowMonitor>(next, cfg_.views.size(), [this](int64_t) { AdvanceLifecycle(); });
   return *monitor_;
 }
 
@@ -147,7 +145,6 @@ void OpsRuntime::OnDecision(const Decision& d) {
     ++decisions_by_class_[{d.klass, d.alert}];
     max_score_since_sample_ = std::max(max_score_since_sample_, d.threshold > 0 ? d.score / d.threshold : 0);
   }
-  lifecycle_->Advance(d.ts_ns);
   lifecycle_->OnDecision(d);
   if (remediator_ == nullptr || !d.alert) return;
   RemediationContext ctx;
@@ -165,6 +162,36 @@ void OpsRuntime::OnDecision(const Decision& d) {
     }
   }
   remediator_->Handle(d, ctx);
+}
+
+void OpsRuntime::AdvanceLifecycle() {
+  // The lifecycle's clock is event time merged over the producers, like a watermark: the
+  // oldest of the DNS engine's and the web engine's newest rows, so a replay in which one
+  // input runs ahead cannot resolve the other's alerts before they were announced. A
+  // producer that has not moved for kIdleWallNs of wall time (ended, or quiet) stops
+  // holding the clock back.
+  constexpr int64_t kIdleWallNs = 30'000'000'000;
+  const int64_t wall = clock_.NowNs();
+  std::lock_guard lock(producers_mu_);
+  int64_t newest[2] = {0, 0};  // dns, web
+  const auto& per = monitor_->per_view();
+  for (size_t v = 0; v < per.size(); ++v) {
+    const std::string& b = cfg_.views[v].builtin;
+    const int idx = b.empty() ? 0 : b == "web" ? 1 : -1;
+    if (idx >= 0) newest[idx] = std::max(newest[idx], per[v].newest.load(std::memory_order_relaxed));
+  }
+  int64_t t = INT64_MAX, any = 0;
+  for (int i = 0; i < 2; ++i) {
+    if (newest[i] == 0) continue;
+    if (newest[i] != producer_newest_[i]) {
+      producer_newest_[i] = newest[i];
+      producer_moved_wall_[i] = wall;
+    }
+    any = std::max(any, newest[i]);
+    if (wall - producer_moved_wall_[i] < kIdleWallNs) t = std::min(t, newest[i]);
+  }
+  if (any == 0) return;
+  lifecycle_->Advance(t == INT64_MAX ? any : t);
 }
 
 void OpsRuntime::OnCleared(const std::string& klass, const std::string& view,
@@ -198,6 +225,8 @@ void OpsRuntime::Escalate(const Decision& d, const ActionOutcome& o) {
   a.starts_ns = a.last_seen_ns = d.ts_ns;
   a.decisions = 1;
   a.decision_ids = {d.id};
+  a.change = AlertChange::kOpened;
+  a.notify = true;
   dispatcher_->Enqueue(std::move(a));
 }
 

@@ -114,6 +114,7 @@ class OpsRuntime : public OperationsView {
   Totals ReadTotals() const;
   void SampleLoop();
   void Escalate(const Decision& d, const ActionOutcome& o);
+  void AdvanceLifecycle();
 
   const EngineConfig& cfg_;
   const Clock& clock_;
@@ -133,6 +134,9 @@ class OpsRuntime : public OperationsView {
   double max_score_since_sample_ = 0;
   uint64_t escalations_ = 0;
   std::map<std::string, int64_t> last_escalation_;  // class|entity -> decision time
+  std::mutex producers_mu_;
+  int64_t producer_newest_[2] = {0, 0};      // DNS, web: newest row time seen
+  int64_t producer_moved_wall_[2] = {0, 0};  // wall time it last moved
 
   // Live statistics: one sample per interval, the last hour.
   static constexpr int kSampleIntervalS = 5;

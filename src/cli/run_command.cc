@@ -336,6 +336,9 @@ int RunCommand(const RunOptions& options) {
     out << counters << '\n';
   }
   std::fprintf(stderr, "dnsight: counters %s\n", counters.c_str());
+  // The API's threads read the operations runtime, the stores and the decision log:
+  // stop serving before any of them is destroyed.
+  api.reset();
   // The process ends right after this: freeing every entity's panes one by one would
   // cost seconds on a large state (measured ~19% of a short run), so the state is left
   // to the OS. Every thread has been joined and every output flushed by now.

@@ -141,7 +141,8 @@ alerts_before=$(open_alerts) || fail "GET /v1/alerts?state=open"
 chrome() { # chrome PROFILE ARGS...: the page, with the token in the fragment
   local profile=$1; shift
   timeout 120 "$browser" --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
-    --no-first-run --disable-extensions --user-data-dir="$dir/$profile" \
+    --no-first-run --disable-extensions --disable-quic --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$dir/$profile" \
     --window-size=1400,1000 --virtual-time-budget=8000 "$@" "$base/ui/#token=dashboard-secret"
 }
 chrome profile-dom --dump-dom >"$dir/dom.html" 2>"$dir/chrome-dom.err" ||
