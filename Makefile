@@ -15,7 +15,8 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libssl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev \
   libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev libxgboost-dev redis-server curl \
-  unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy
+  unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy \
+  prometheus prometheus-alertmanager prometheus-node-exporter chromium python3-pil nodejs npm
 # Only `make bench` needs these (a reference HTTP server and load tool).
 BENCH_PACKAGES := nginx wrk
 
@@ -32,8 +33,12 @@ setup:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-build: setup $(BUILD)/build.ninja
+build: setup $(BUILD)/build.ninja web/node_modules/.package-lock.json
 	ninja -C $(BUILD) -j $(JOBS)
+
+# The dashboard's one npm dependency (uPlot), pinned in web/package-lock.json.
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 demo: build
 	bash tools/demo.sh $(BUILD)

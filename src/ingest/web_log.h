@@ -64,7 +64,7 @@ struct WebRequest {
   uint16_t upstream_status = 0;   // the last upstream's status; 0 when absent
   bool upstream_timeout = false;  // some upstream said 504, or 504 with an upstream involved
   CacheStatus cache = CacheStatus::kUnknown;
-  int64_t bytes_sent = -1;      // body bytes; "-" counts as 0
+  int64_t bytes_sent = -1;      // body bytes; "-" counts as 0; -1 when absent (JSON)
   int64_t request_length = -1;  // request bytes including headers; -1 when absent
   bool tls_handshake_failed = false;
   IpAddress client;  // empty when the line has "-" (or a unix socket)

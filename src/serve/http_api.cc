@@ -1,5 +1,7 @@
 #include "serve/http_api.h"
 
+#include "serve/static_files.h"
+
 #include <httplib.h>
 
 #include <charconv>
@@ -678,6 +680,12 @@ Status HttpApi::Start() {
   svr.Get("/v1/decisions", [h](const auto& req, auto& res) { h->Decisions(req, res); });
   svr.Post("/v1/changes", [h](const auto& req, auto& res) { h->Changes(req, res); });
   svr.Get("/v1/alerts", [h](const auto& req, auto& res) { h->Alerts(req, res); });
+  // The dashboard: static files, no token (its API calls carry one). A missing directory
+  // (npm ci not run) leaves it off, with a warning, and the API serves on.
+  const std::string web_dir = config_.dashboard_dir.empty() ? DNSIGHT_DEFAULT_WEB_DIR
+                                                            : config_.dashboard_dir;
+  if (Status s = MountDashboard(svr, web_dir); !s.ok())
+    std::fprintf(stderr, "dnsight: api: dashboard off: %s\n", s.message().c_str());
   svr.Get("/v1/actions", [h](const auto& req, auto& res) { h->Actions(req, res); });
   svr.Get("/v1/stats", [h](const auto& req, auto& res) { h->Stats(req, res); });
   svr.Get("/metrics", [h](const auto& req, auto& res) { h->Metrics(req, res); });

@@ -51,7 +51,7 @@ void AccessLine(std::string_view line, dnsight::WebLogFormat format) {
   Check(std::isnan(r.request_time_s) || (r.request_time_s >= 0 && std::isfinite(r.request_time_s)));
   Check(std::isnan(r.upstream_time_s) || r.upstream_time_s >= 0);
   Check(r.upstream_status == 0 || (r.upstream_status >= 100 && r.upstream_status <= 599));
-  Check(r.bytes_sent >= 0);
+  Check(r.bytes_sent >= -1);  // -1: a JSON line without a byte count
   Check(r.request_length >= -1);
 }
 
