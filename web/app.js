@@ -46,6 +46,7 @@
     if (a >= 1e6) return trimZeros((v / 1e6).toFixed(2)) + 'M';
     if (a >= 1e4) return trimZeros((v / 1e3).toFixed(1)) + 'k';
     if (Number.isInteger(v)) return String(v);
+    if (a < 1e-9) return '0';
     if (a >= 100) return v.toFixed(1);
     if (a >= 1) return trimZeros(v.toFixed(3));
     if (a >= 0.001) return trimZeros(v.toFixed(4));
@@ -346,14 +347,15 @@
     if (state.signatures.models === signature) return;
     state.signatures.models = signature;
     setNote('models', models.length ? `${models.length}` : '');
-    if (!models.length) return emptyRow(tbody, 4, 'No models reported.');
+    if (!models.length) return emptyRow(tbody, 5, 'No models reported.');
     const rows = models.map((m) => {
       m = obj(m);
       return el('tr', { dataset: { rule: str(m.rule) } },
         el('td', {}, str(m.rule) || '—'),
         el('td', {}, str(m.kind) || '—'),
         el('td', {}, str(m.model) || '—'),
-        el('td', { class: 'mono' }, str(m.version) || '—'));
+        el('td', { class: 'mono' }, str(m.version) || '—'),
+        el('td', { class: 'num', title: 'population stability index of recent scores' }, fmtNum(m.psi)));
     });
     tbody.replaceChildren(...rows);
   }

@@ -10,8 +10,8 @@
 #include <cstdio>
 
 #include "cli/act_commands.h"
-#include "cli/feedback_command.h"
 #include "cli/detect_commands.h"
+#include "cli/feedback_command.h"
 #include "cli/run_command.h"
 #include "cli/simulate_command.h"
 #include "cli/store_commands.h"
@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
 
   dnsight::SimulateOptions sim;
   auto* sim_cmd = dnsight::AddSimulateCommand(app, &sim);
-  dnsight::AddActCommands(app);  // audit verify, remediate: each runs from its callback
+  dnsight::AddActCommands(app);       // audit verify, remediate: each runs from its callback
   dnsight::AddFeedbackCommands(app);  // feedback give, export: the same way
 
   CLI11_PARSE(app, argc, argv);

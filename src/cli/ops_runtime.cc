@@ -143,8 +143,14 @@ void OpsRuntime::OnDecision(const Decision& d) {
   {
     std::lock_guard lock(tally_mu_);
     ++decisions_by_class_[{d.klass, d.alert}];
-    max_score_since_sample_ = std::max(max_score_since_sample_, d.threshold > 0 ? d.score / d.threshold : 0);
+    max_score_since_sample_ =
+        std::max(max_score_since_sample_, d.threshold > 0 ? d.score / d.threshold : 0);
   }
+  std::lock_guard lock(producers_mu_);
+  pending_.emplace(d.ts_ns, Pending{d, false});
+}
+
+void OpsRuntime::Release(const Decision& d) {
   lifecycle_->OnDecision(d);
   if (remediator_ == nullptr || !d.alert) return;
   RemediationContext ctx;
@@ -167,9 +173,9 @@ void OpsRuntime::OnDecision(const Decision& d) {
 void OpsRuntime::AdvanceLifecycle() {
   // The lifecycle's clock is event time merged over the producers, like a watermark: the
   // oldest of the DNS engine's and the web engine's newest rows, so a replay in which one
-  // input runs ahead cannot resolve the other's alerts before they were announced. A
-  // producer that has not moved for kIdleWallNs of wall time (ended, or quiet) stops
-  // holding the clock back.
+  // input runs ahead cannot resolve the other's alerts before they were announced.
+  // Decisions wait in pending_ until the merged time reaches them. A producer that has
+  // not moved for kIdleWallNs of wall time (ended, or quiet) stops holding the clock back.
   constexpr int64_t kIdleWallNs = 30'000'000'000;
   const int64_t wall = clock_.NowNs();
   std::lock_guard lock(producers_mu_);
@@ -191,12 +197,30 @@ void OpsRuntime::AdvanceLifecycle() {
     if (wall - producer_moved_wall_[i] < kIdleWallNs) t = std::min(t, newest[i]);
   }
   if (any == 0) return;
-  lifecycle_->Advance(t == INT64_MAX ? any : t);
+  // Decisions and clears up to the merged time go in, in event-time order, then timers.
+  const int64_t now = t == INT64_MAX ? any : t;
+  while (!pending_.empty() && pending_.begin()->first <= now) {
+    const Pending p = std::move(pending_.begin()->second);
+    pending_.erase(pending_.begin());
+    if (p.cleared) {
+      lifecycle_->OnCleared(p.decision.klass, p.decision.view, p.decision.entity, p.decision.ts_ns);
+    } else {
+      Release(p.decision);
+    }
+  }
+  lifecycle_->Advance(now);
 }
 
 void OpsRuntime::OnCleared(const std::string& klass, const std::string& view,
                            const std::string& entity, int64_t ts_ns) {
-  lifecycle_->OnCleared(klass, view, entity, ts_ns);
+  Pending p;
+  p.cleared = true;
+  p.decision.klass = klass;
+  p.decision.view = view;
+  p.decision.entity = entity;
+  p.decision.ts_ns = ts_ns;
+  std::lock_guard lock(producers_mu_);
+  pending_.emplace(ts_ns, std::move(p));
 }
 
 void OpsRuntime::Escalate(const Decision& d, const ActionOutcome& o) {

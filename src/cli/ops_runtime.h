@@ -115,6 +115,7 @@ class OpsRuntime : public OperationsView {
   void SampleLoop();
   void Escalate(const Decision& d, const ActionOutcome& o);
   void AdvanceLifecycle();
+  void Release(const Decision& d);  // into the lifecycle and the remediator
 
   const EngineConfig& cfg_;
   const Clock& clock_;
@@ -134,7 +135,12 @@ class OpsRuntime : public OperationsView {
   double max_score_since_sample_ = 0;
   uint64_t escalations_ = 0;
   std::map<std::string, int64_t> last_escalation_;  // class|entity -> decision time
-  std::mutex producers_mu_;
+  struct Pending {
+    Decision decision;  // for a clear: klass, view, entity and ts_ns only
+    bool cleared = false;
+  };
+  std::mutex producers_mu_;  // guards the producer times and pending_
+  std::multimap<int64_t, Pending> pending_;  // by event time
   int64_t producer_newest_[2] = {0, 0};      // DNS, web: newest row time seen
   int64_t producer_moved_wall_[2] = {0, 0};  // wall time it last moved
 
