@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev \
   libcpp-httplib-dev librocksdb-dev libhiredis-dev libzstd-dev libxgboost-dev redis-server curl \
   unbound knot-dnsutils fstrm-bin tshark python3 python3-pandas python3-numpy \
-  prometheus prometheus-alertmanager prometheus-node-exporter chromium python3-pil nodejs npm
+  prometheus prometheus-alertmanager prometheus-node-exporter chromium python3-pil nodejs
 # Only `make bench` needs these (a reference HTTP server and load tool).
 BENCH_PACKAGES := nginx wrk
 
@@ -29,6 +29,9 @@ setup:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# npm: Debian's package, unless the installed nodejs already brings its own.
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm; }
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -22,6 +22,8 @@ IpAddress IpAddress::V6(const uint8_t* b16) {
 
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  // inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass as an address.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
