@@ -50,18 +50,8 @@ echo "== dashboard: $api/ui/    metrics: $api/metrics"
 dns_lines=$(wc -l <"$out/sim/events.jsonl")
 web_lines=$(wc -l <"$out/access.log")
 printf '== replaying %d DNS events and %d web requests' "$dns_lines" "$web_lines"
-for _ in $(seq 600); do
-  counts=$(curl -sf "$api/metrics" | python3 -c '
-import re, sys
-n = {}
-for line in sys.stdin:
-    m = re.match(r"dnsight_ingest_events_total\{source=\"(jsonl|web):[^\"]*\"\} (\d+)", line)
-    if m: n[m.group(1)] = int(m.group(2))
-print(n.get("jsonl", 0), n.get("web", 0))' || echo "0 0")
-  [ "$counts" = "$dns_lines $web_lines" ] && break
-  printf '.'
-  sleep 1
-done
+python3 tools/wait_ingested.py --metrics "$api/metrics" --dns "$dns_lines" --web "$web_lines" \
+  --progress
 echo
 sleep 6  # one more statistics sample and a scrape
 

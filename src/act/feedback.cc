@@ -45,7 +45,9 @@ Status StringMember(const json& j, const char* key, std::string* out) {
 }
 
 uint64_t& CountFor(FeedbackCounts& c, Verdict v) {
-  return v == Verdict::kAccept ? c.accepted : v == Verdict::kSuppress ? c.suppressed : c.reclassified;
+  return v == Verdict::kAccept     ? c.accepted
+         : v == Verdict::kSuppress ? c.suppressed
+                                   : c.reclassified;
 }
 
 void Field(const char* key, const std::string& value, std::string* out) {
@@ -90,8 +92,8 @@ Status ParseFeedbackJson(std::string_view body, std::string_view id_from_path, F
   if (Status s = StringMember(j, "verdict", &verdict); !s.ok()) return s;
   if (!ParseVerdict(verdict, &f.verdict))
     return Status::InvalidArgument("verdict must be accept, suppress or reclassify");
-  for (const auto& [key, field] : {std::pair{"class", &f.new_class}, std::pair{"note", &f.note},
-                                   std::pair{"user", &f.user}})
+  for (const auto& [key, field] :
+       {std::pair{"class", &f.new_class}, std::pair{"note", &f.note}, std::pair{"user", &f.user}})
     if (Status s = StringMember(j, key, field); !s.ok()) return s;
   if (f.verdict == Verdict::kReclassify && f.new_class.empty())
     return Status::InvalidArgument("reclassify needs a class");

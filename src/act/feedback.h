@@ -39,8 +39,8 @@ struct Feedback {
   std::string new_class;  // reclassify only
   std::string user;       // who said so (the API's token role, or --user)
   std::string note;
-  int64_t ts_ns = 0;               // when it was given
-  int64_t suppress_for_ns = 0;     // suppress: how long to silence the scope (0 = default 4h)
+  int64_t ts_ns = 0;            // when it was given
+  int64_t suppress_for_ns = 0;  // suppress: how long to silence the scope (0 = default 4h)
   // Copied from the decision when it is known, so labels survive the decision log ring.
   std::string klass, view, entity;
   int64_t decision_ts_ns = 0, evidence_from_ns = 0;

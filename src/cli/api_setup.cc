@@ -8,8 +8,7 @@ Result<std::unique_ptr<RunningApi>> RunningApi::Start(const EngineConfig& cfg,
                                                       FeatureStoreHandles& store,
                                                       const Clock& clock,
                                                       const DecisionLog* decisions,
-                                                      ChangeEvents* changes,
-                                                      OperationsView* ops) {
+                                                      ChangeEvents* changes, OperationsView* ops) {
   if (!store.online)
     return Status::InvalidArgument("api: serving needs an online store (store.online is none)");
   auto tokens = TokensFromConfig(cfg.api.tokens);

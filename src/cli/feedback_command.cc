@@ -74,12 +74,13 @@ int Export(const std::string& feedback_path, const std::string& out_path) {
   }
   const size_t n = ExportFeedbackLabels((*store)->All(), 300'000'000'000, out);
   const FeedbackCounts c = (*store)->counts();
-  std::printf("%s: %zu labelled incident(s) from %llu accepted, %llu suppressed, %llu reclassified"
-              " (%llu malformed line(s) skipped)\n",
-              out_path.c_str(), n, static_cast<unsigned long long>(c.accepted),
-              static_cast<unsigned long long>(c.suppressed),
-              static_cast<unsigned long long>(c.reclassified),
-              static_cast<unsigned long long>(c.malformed_lines));
+  std::printf(
+      "%s: %zu labelled incident(s) from %llu accepted, %llu suppressed, %llu reclassified"
+      " (%llu malformed line(s) skipped)\n",
+      out_path.c_str(), n, static_cast<unsigned long long>(c.accepted),
+      static_cast<unsigned long long>(c.suppressed),
+      static_cast<unsigned long long>(c.reclassified),
+      static_cast<unsigned long long>(c.malformed_lines));
   return out.good() ? 0 : 1;
 }
 

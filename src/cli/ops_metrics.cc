@@ -33,8 +33,7 @@ OpsRuntime::Totals OpsRuntime::ReadTotals() const {
   }
   if (remediator_ != nullptr)
     for (uint64_t n : remediator_->Counts()) t.actions += n;
-  if (remediator_ != nullptr)
-    t.actions -= remediator_->count(RemediationOutcome::kSkippedNoAlert);
+  if (remediator_ != nullptr) t.actions -= remediator_->count(RemediationOutcome::kSkippedNoAlert);
   t.alerts_open = lifecycle_->OpenAlerts().size();
   return t;
 }
@@ -46,9 +45,7 @@ void OpsRuntime::Start() {
 
 void OpsRuntime::Stop() {
   if (stop_.exchange(true)) return;
-  {
-    std::lock_guard lock(sleep_mu_);
-  }
+  { std::lock_guard lock(sleep_mu_); }
   sleep_cv_.notify_all();
   if (sampler_.joinable()) sampler_.join();
   if (dispatcher_) dispatcher_->Stop(std::chrono::seconds(5));
@@ -58,7 +55,8 @@ void OpsRuntime::SampleLoop() {
   while (true) {
     {
       std::unique_lock lock(sleep_mu_);
-      sleep_cv_.wait_for(lock, std::chrono::seconds(kSampleIntervalS), [&] { return stop_.load(); });
+      sleep_cv_.wait_for(lock, std::chrono::seconds(kSampleIntervalS),
+                         [&] { return stop_.load(); });
       if (stop_.load()) return;
     }
     if (monitor_ != nullptr) AdvanceLifecycle();  // quiet inputs: let timers run
@@ -110,7 +108,8 @@ std::string OpsRuntime::StatsJson() const {
     series("alerts_open", [](const Sample& s) { return static_cast<double>(s.alerts_open); });
     series("max_score", [](const Sample& s) { return s.max_score; });
     series("malformed_per_s", [](const Sample& s) { return s.malformed_per_s; });
-    series("late_per_s", [](const Sample& s) { return s.late_per_s; }, true);
+    series(
+        "late_per_s", [](const Sample& s) { return s.late_per_s; }, true);
   }
   out += "},\"totals\":{\"events\":" + std::to_string(totals.events) +
          ",\"rows\":" + std::to_string(totals.rows) +
@@ -149,13 +148,15 @@ std::string OpsRuntime::MetricsText() const {
   m.Family("dnsight_ingest_events_total", T::kCounter, "Events accepted per source.");
   if (in_.pipeline != nullptr)
     for (const auto& s : in_.pipeline->source_counters())
-      m.Sample("dnsight_ingest_events_total", {{"source", s.name}}, static_cast<double>(s.observations));
+      m.Sample("dnsight_ingest_events_total", {{"source", s.name}},
+               static_cast<double>(s.observations));
   std::vector<HostingSourceCounters> hosting;
   if (in_.hosting != nullptr) hosting = in_.hosting->counters();
   for (const auto& c : hosting)
     m.Sample("dnsight_ingest_events_total", {{"source", c.name}}, static_cast<double>(c.parsed));
 
-  m.Family("dnsight_ingest_malformed_total", T::kCounter, "Malformed inputs per source and reason.");
+  m.Family("dnsight_ingest_malformed_total", T::kCounter,
+           "Malformed inputs per source and reason.");
   if (in_.pipeline != nullptr)
     for (const auto& s : in_.pipeline->source_counters())
       for (const auto& [reason, n] : s.malformed)
@@ -170,7 +171,8 @@ std::string OpsRuntime::MetricsText() const {
            "Events behind the watermark: admitted within lateness, or dropped to the side output.");
   if (in_.pipeline != nullptr) {
     for (const auto& s : in_.pipeline->source_counters()) {
-      m.Sample("dnsight_ingest_late_events_total", {{"source", s.name}, {"disposition", "admitted"}},
+      m.Sample("dnsight_ingest_late_events_total",
+               {{"source", s.name}, {"disposition", "admitted"}},
                static_cast<double>(s.late_admitted));
       m.Sample("dnsight_ingest_late_events_total", {{"source", s.name}, {"disposition", "dropped"}},
                static_cast<double>(s.late_dropped));
@@ -180,8 +182,9 @@ std::string OpsRuntime::MetricsText() const {
     m.Sample("dnsight_ingest_late_events_total", {{"source", "web"}, {"disposition", "dropped"}},
              static_cast<double>(in_.hosting->web_counters().late_dropped));
 
-  m.Family("dnsight_ingest_lag_seconds", T::kGauge,
-           "Wall time minus the newest event time seen, per hosting source and for the DNS engine.");
+  m.Family(
+      "dnsight_ingest_lag_seconds", T::kGauge,
+      "Wall time minus the newest event time seen, per hosting source and for the DNS engine.");
   for (const auto& c : hosting)
     if (c.newest_event_ns > 0)
       m.Sample("dnsight_ingest_lag_seconds", {{"source", c.name}}, age_s(c.newest_event_ns));
@@ -192,7 +195,8 @@ std::string OpsRuntime::MetricsText() const {
     for (size_t v = 0; v < per.size(); ++v)
       if (cfg_.views[v].builtin.empty())
         dns_newest = std::max(dns_newest, per[v].newest.load(std::memory_order_relaxed));
-    if (dns_newest > 0) m.Sample("dnsight_ingest_lag_seconds", {{"source", "dns"}}, age_s(dns_newest));
+    if (dns_newest > 0)
+      m.Sample("dnsight_ingest_lag_seconds", {{"source", "dns"}}, age_s(dns_newest));
     m.Family("dnsight_data_freshness_seconds", T::kGauge,
              "Age of the newest feature row per view (wall time minus its window end).");
     for (size_t v = 0; v < per.size(); ++v)
@@ -207,8 +211,9 @@ std::string OpsRuntime::MetricsText() const {
     for (size_t v = 0; v < per.size(); ++v) {
       const double values = static_cast<double>(per[v].values.load(std::memory_order_relaxed));
       m.Sample("dnsight_feature_null_ratio", {{"view", cfg_.views[v].name}},
-               values > 0 ? static_cast<double>(per[v].nulls.load(std::memory_order_relaxed)) / values
-                          : 0);
+               values > 0
+                   ? static_cast<double>(per[v].nulls.load(std::memory_order_relaxed)) / values
+                   : 0);
     }
     m.Family("dnsight_feature_schema_errors_total", T::kCounter,
              "Rows whose width did not match their view's feature list.");
@@ -231,7 +236,8 @@ std::string OpsRuntime::MetricsText() const {
     const StoreSinkCounters s = in_.store->counters();
     m.Family("dnsight_store_errors_total", T::kCounter, "Feature store write errors.");
     m.Sample("dnsight_store_errors_total", static_cast<double>(s.errors));
-    m.Family("dnsight_store_offline_rows_total", T::kCounter, "Rows appended to the offline store.");
+    m.Family("dnsight_store_offline_rows_total", T::kCounter,
+             "Rows appended to the offline store.");
     m.Sample("dnsight_store_offline_rows_total", static_cast<double>(s.offline_rows));
   }
 
@@ -246,8 +252,8 @@ std::string OpsRuntime::MetricsText() const {
              "Population stability index of recent scores against the reference distribution.");
     for (const auto& r : reports)
       if (std::isfinite(r.scores.psi))
-        m.Sample("dnsight_detector_score_psi", {{"rule", r.name}, {"reference", r.scores.reference}},
-                 r.scores.psi);
+        m.Sample("dnsight_detector_score_psi",
+                 {{"rule", r.name}, {"reference", r.scores.reference}}, r.scores.psi);
     m.Family("dnsight_model_info", T::kGauge, "The model and version behind each rule (value 1).");
     for (const auto& r : reports)
       m.Sample("dnsight_model_info",
@@ -263,7 +269,8 @@ std::string OpsRuntime::MetricsText() const {
     std::lock_guard lock(tally_mu_);
     m.Family("dnsight_decisions_total", T::kCounter, "Decisions per class and alert flag.");
     for (const auto& [k, n] : decisions_by_class_)
-      m.Sample("dnsight_decisions_total", {{"class", k.first}, {"alert", k.second ? "true" : "false"}},
+      m.Sample("dnsight_decisions_total",
+               {{"class", k.first}, {"alert", k.second ? "true" : "false"}},
                static_cast<double>(n));
     m.Family("dnsight_remediation_escalations_total", T::kCounter,
              "Remediations that failed closed and paged a human.");
@@ -272,7 +279,8 @@ std::string OpsRuntime::MetricsText() const {
 
   m.Family("dnsight_alerts_open", T::kGauge, "Open alerts by severity and state.");
   std::map<std::pair<std::string, std::string>, uint64_t> open;
-  for (const Alert& a : lifecycle_->OpenAlerts()) ++open[{a.severity, std::string(AlertStateName(a.state))}];
+  for (const Alert& a : lifecycle_->OpenAlerts())
+    ++open[{a.severity, std::string(AlertStateName(a.state))}];
   for (const char* sev : {"page", "ticket", "info"})
     for (const char* st : {"firing", "suppressed"})
       m.Sample("dnsight_alerts_open", {{"severity", sev}, {"state", st}},
@@ -280,12 +288,16 @@ std::string OpsRuntime::MetricsText() const {
   const AlertLifecycleCounters& lc = lifecycle_->counters();
   m.Family("dnsight_alert_transitions_total", T::kCounter, "Alert lifecycle transitions.");
   const std::pair<const char*, const std::atomic<uint64_t>*> transitions[] = {
-      {"opened", &lc.opened},         {"resolved", &lc.resolved},
-      {"auto_resolved", &lc.auto_resolved}, {"flapped", &lc.flaps},
-      {"suppressed", &lc.suppressed}, {"budget_downgraded", &lc.downgraded_budget}};
+      {"opened", &lc.opened},
+      {"resolved", &lc.resolved},
+      {"auto_resolved", &lc.auto_resolved},
+      {"flapped", &lc.flaps},
+      {"suppressed", &lc.suppressed},
+      {"budget_downgraded", &lc.downgraded_budget}};
   for (const auto& [state, n] : transitions)
     m.Sample("dnsight_alert_transitions_total", {{"state", state}}, static_cast<double>(n->load()));
-  m.Family("dnsight_alert_notifications_total", T::kCounter, "Alert deliveries per sink and result.");
+  m.Family("dnsight_alert_notifications_total", T::kCounter,
+           "Alert deliveries per sink and result.");
   if (dispatcher_ != nullptr) {
     for (const auto& s : dispatcher_->SinkStats()) {
       m.Sample("dnsight_alert_notifications_total", {{"sink", s.sink}, {"result", "delivered"}},
@@ -295,15 +307,17 @@ std::string OpsRuntime::MetricsText() const {
       m.Sample("dnsight_alert_notifications_total", {{"sink", s.sink}, {"result", "retried"}},
                static_cast<double>(s.retried));
     }
-    m.Sample("dnsight_alert_notifications_total", {{"sink", "queue"}, {"result", "dropped"}},
-             static_cast<double>(dispatcher_->dropped_queue_full() + dispatcher_->dropped_stopped()));
+    m.Sample(
+        "dnsight_alert_notifications_total", {{"sink", "queue"}, {"result", "dropped"}},
+        static_cast<double>(dispatcher_->dropped_queue_full() + dispatcher_->dropped_stopped()));
   }
 
   const FeedbackCounts fc = feedback_->counts();
   m.Family("dnsight_feedback_total", T::kCounter, "Operator verdicts (the latest per decision).");
   m.Sample("dnsight_feedback_total", {{"verdict", "accept"}}, static_cast<double>(fc.accepted));
   m.Sample("dnsight_feedback_total", {{"verdict", "suppress"}}, static_cast<double>(fc.suppressed));
-  m.Sample("dnsight_feedback_total", {{"verdict", "reclassify"}}, static_cast<double>(fc.reclassified));
+  m.Sample("dnsight_feedback_total", {{"verdict", "reclassify"}},
+           static_cast<double>(fc.reclassified));
   m.Family("dnsight_feedback_precision", T::kGauge,
            "Accepted verdicts over all verdicts: how often judged decisions were right.");
   m.Sample("dnsight_feedback_precision", fc.Precision());
@@ -312,11 +326,13 @@ std::string OpsRuntime::MetricsText() const {
     m.Family("dnsight_remediation_actions_total", T::kCounter, "Remediation outcomes.");
     const auto counts = remediator_->Counts();
     for (size_t i = 0; i < counts.size(); ++i)
-      m.Sample("dnsight_remediation_actions_total",
-               {{"outcome", std::string(RemediationOutcomeName(static_cast<RemediationOutcome>(i)))}},
-               static_cast<double>(counts[i]));
+      m.Sample(
+          "dnsight_remediation_actions_total",
+          {{"outcome", std::string(RemediationOutcomeName(static_cast<RemediationOutcome>(i)))}},
+          static_cast<double>(counts[i]));
     m.Family("dnsight_remediation_audit_errors_total", T::kCounter, "Audit records not written.");
-    m.Sample("dnsight_remediation_audit_errors_total", static_cast<double>(remediator_->audit_errors()));
+    m.Sample("dnsight_remediation_audit_errors_total",
+             static_cast<double>(remediator_->audit_errors()));
   }
 
   if (in_.changes != nullptr) {

@@ -53,7 +53,9 @@ bool IsBuiltinView(const EngineConfig& cfg, const std::string& name, const char*
 
 OpsRuntime::OpsRuntime(const EngineConfig& cfg, const Clock& clock) : cfg_(cfg), clock_(clock) {}
 
-OpsRuntime::~OpsRuntime() { Stop(); }
+OpsRuntime::~OpsRuntime() {
+  Stop();
+}
 
 Result<std::unique_ptr<OpsRuntime>> OpsRuntime::Create(const EngineConfig& cfg,
                                                        const Clock& clock) {
@@ -87,7 +89,8 @@ Result<std::unique_ptr<OpsRuntime>> OpsRuntime::Create(const EngineConfig& cfg,
 
 RowSink& OpsRuntime::Monitor(RowSink& next) {
   // After rows were scored (their decisions are in), timers may run.
-  monitor_ = std::make_unique<RowMonitor>(next, cfg_.views.size(), [this](int64_t) { AdvanceLifecycle(); });
+  monitor_ = std::make_unique<RowMonitor>(next, cfg_.views.size(),
+                                          [this](int64_t) { AdvanceLifecycle(); });
   return *monitor_;
 }
 
@@ -114,11 +117,11 @@ void OpsRuntime::Enrich(Decision* d) const {
     std::string dns_alert;
     for (const Alert& a : lifecycle_->OpenAlerts()) {
       if (IsBuiltinView(cfg_, a.view, "web") || IsBuiltinView(cfg_, a.view, "host")) continue;
-      const bool covers = a.entity == d->entity ||
-                          (d->entity.size() > a.entity.size() &&
-                           d->entity.compare(d->entity.size() - a.entity.size(), a.entity.size(),
-                                             a.entity) == 0 &&
-                           d->entity[d->entity.size() - a.entity.size() - 1] == '.');
+      const bool covers =
+          a.entity == d->entity ||
+          (d->entity.size() > a.entity.size() &&
+           d->entity.compare(d->entity.size() - a.entity.size(), a.entity.size(), a.entity) == 0 &&
+           d->entity[d->entity.size() - a.entity.size() - 1] == '.');
       if (covers) dns_alert = a.klass + " on " + a.entity;
     }
     std::string hint;
@@ -184,7 +187,8 @@ void OpsRuntime::AdvanceLifecycle() {
   for (size_t v = 0; v < per.size(); ++v) {
     const std::string& b = cfg_.views[v].builtin;
     const int idx = b.empty() ? 0 : b == "web" ? 1 : -1;
-    if (idx >= 0) newest[idx] = std::max(newest[idx], per[v].newest.load(std::memory_order_relaxed));
+    if (idx >= 0)
+      newest[idx] = std::max(newest[idx], per[v].newest.load(std::memory_order_relaxed));
   }
   int64_t t = INT64_MAX, any = 0;
   for (int i = 0; i < 2; ++i) {

@@ -36,6 +36,7 @@
 #include "act/remediation_policy.h"
 #include "act/remediator.h"
 #include "act/runbook.h"
+#include "cli/row_monitor.h"
 #include "detect/change_events.h"
 #include "detect/decision_log.h"
 #include "detect/detector_sink.h"
@@ -43,7 +44,6 @@
 #include "dnsight/source.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
-#include "cli/row_monitor.h"
 #include "hosting/hosting_runner.h"
 #include "serve/http_api.h"
 #include "serve/operations_view.h"
@@ -139,7 +139,7 @@ class OpsRuntime : public OperationsView {
     Decision decision;  // for a clear: klass, view, entity and ts_ns only
     bool cleared = false;
   };
-  std::mutex producers_mu_;  // guards the producer times and pending_
+  std::mutex producers_mu_;                  // guards the producer times and pending_
   std::multimap<int64_t, Pending> pending_;  // by event time
   int64_t producer_newest_[2] = {0, 0};      // DNS, web: newest row time seen
   int64_t producer_moved_wall_[2] = {0, 0};  // wall time it last moved

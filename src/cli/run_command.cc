@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "cli/api_setup.h"
+#include "cli/ops_runtime.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
-#include "cli/ops_runtime.h"
 #include "detect/detector_sink.h"
 #include "dnsight/clock.h"
 #include "engine/config.h"
@@ -204,8 +204,8 @@ int RunCommand(const RunOptions& options) {
       if (decisions_out == nullptr)
         throw ConfigError(cfg.detect.decisions + ": cannot open for writing");
       OpsRuntime* o = ops.get();
-      auto created =
-          DetectorSink::Create(cfg, &changes, sink, [decisions_out, &decision_log, o](const Decision& raw) {
+      auto created = DetectorSink::Create(
+          cfg, &changes, sink, [decisions_out, &decision_log, o](const Decision& raw) {
             Decision d = raw;
             o->Enrich(&d);  // the hosting join: host context and failure domain
             decision_log.Append(d);
@@ -219,9 +219,8 @@ int RunCommand(const RunOptions& options) {
       if (!created.ok()) throw ConfigError(created.status().message());
       detector = std::move(created.value());
       detector->SetOnCleared([o](const std::string& klass, const std::string& view,
-                                 const std::string& entity, int64_t ts) {
-        o->OnCleared(klass, view, entity, ts);
-      });
+                                 const std::string& entity,
+                                 int64_t ts) { o->OnCleared(klass, view, entity, ts); });
       sink = detector.get();
     }
     if (!cfg.store.path.empty()) {

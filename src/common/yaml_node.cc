@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "common/time_util.h"
+
 namespace dnsight {
 
 void YamlNode::Fail(const std::string& msg) const {
@@ -86,6 +88,16 @@ int64_t YamlNode::Int(int64_t lo, int64_t hi) const {
   if (v < lo || v > hi)
     Fail("must be between " + std::to_string(lo) + " and " + std::to_string(hi));
   return v;
+}
+
+int64_t YamlNode::Duration(bool allow_zero) const {
+  const std::string text = Str();
+  const auto d = ParseDuration(text);
+  constexpr int64_t kMaxDuration = 366LL * 86400 * 1'000'000'000;
+  if (d && *d > kMaxDuration) Fail("duration longer than 366d");
+  if (!d || (*d == 0 && !allow_zero))
+    Fail("expected a duration like 10s, 5m, 1h (got '" + text + "')");
+  return *d;
 }
 
 double YamlNode::Double() const {

@@ -55,6 +55,9 @@ class YamlNode {
   std::vector<std::string> StrList() const;
   int64_t Int(int64_t lo, int64_t hi) const;
   double Double() const;
+  // A duration like "10s", "5m", "1h" in nanoseconds, at most 366 days (so sums of
+  // windows, lateness and panes stay far from int64 overflow); zero only if allowed.
+  int64_t Duration(bool allow_zero = false) const;
   double Double(double lo, double hi) const;
   bool Bool() const;
 

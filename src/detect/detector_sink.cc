@@ -48,7 +48,9 @@ void LoadScoreReference(const std::string& model_path, double threshold, ScoreMo
 
 }  // namespace
 
-std::string ScoreReferencePath(const std::string& model_path) { return model_path + ".scores"; }
+std::string ScoreReferencePath(const std::string& model_path) {
+  return model_path + ".scores";
+}
 
 struct DetectorSink::Rule {
   const DetectRuleConfig* cfg = nullptr;
@@ -350,8 +352,7 @@ std::vector<DetectorRuleReport> DetectorSink::RuleReports() const {
     r.scores = rule->monitor.Snapshot();
     {
       std::lock_guard lock(rule->top_mu);
-      r.top_feature_counts.assign(rule->top_feature_counts.begin(),
-                                  rule->top_feature_counts.end());
+      r.top_feature_counts.assign(rule->top_feature_counts.begin(), rule->top_feature_counts.end());
     }
     out.push_back(std::move(r));
   }

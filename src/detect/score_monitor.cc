@@ -37,8 +37,8 @@ void ScoreMonitor::Observe(double score, double threshold) {
   const double ratio = score / threshold;
   std::lock_guard lock(mu_);
   const auto& bounds = ScoreSnapshot::kBounds;
-  const size_t b = static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), ratio) -
-                                       bounds.begin());
+  const size_t b =
+      static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), ratio) - bounds.begin());
   if (b < bounds.size()) ++buckets_[b];
   ++count_;
   sum_ += ratio;
@@ -53,7 +53,8 @@ void ScoreMonitor::Observe(double score, double threshold) {
     edges_.clear();
     for (int q = 1; q <= 9; ++q) edges_.push_back(sorted[sorted.size() * q / 10]);
     expected_.fill(0);
-    for (double r : sorted) expected_[static_cast<size_t>(Bin(r))] += 1.0 / static_cast<double>(sorted.size());
+    for (double r : sorted)
+      expected_[static_cast<size_t>(Bin(r))] += 1.0 / static_cast<double>(sorted.size());
     reference_ = "warmup";
     warmup_.clear();
     warmup_.shrink_to_fit();
@@ -86,7 +87,8 @@ ScoreSnapshot ScoreMonitor::Snapshot() const {
     constexpr double kFloor = 1e-4;
     double psi = 0;
     for (size_t i = 0; i < window_counts_.size(); ++i) {
-      const double a = std::max(kFloor, static_cast<double>(window_counts_[i]) / static_cast<double>(window_.size()));
+      const double a = std::max(
+          kFloor, static_cast<double>(window_counts_[i]) / static_cast<double>(window_.size()));
       const double e = std::max(kFloor, expected_[i]);
       psi += (a - e) * std::log(a / e);
     }

@@ -29,7 +29,7 @@ struct ScoreSnapshot {
   std::array<uint64_t, kBounds.size()> cumulative{};  // scores <= bound
   uint64_t count = 0;
   double sum = 0;
-  double psi = 0;  // NaN until the reference and the window both exist
+  double psi = 0;         // NaN until the reference and the window both exist
   std::string reference;  // "training" | "warmup" | "" (none yet)
 };
 
@@ -52,8 +52,8 @@ class ScoreMonitor {
   std::array<uint64_t, ScoreSnapshot::kBounds.size()> buckets_{};  // non-cumulative
   uint64_t count_ = 0;
   double sum_ = 0;
-  std::vector<double> warmup_;       // ratios until the reference freezes
-  std::vector<double> edges_;        // 9 decile edges of the reference, in ratio units
+  std::vector<double> warmup_;         // ratios until the reference freezes
+  std::vector<double> edges_;          // 9 decile edges of the reference, in ratio units
   std::array<double, 10> expected_{};  // reference share per decile bin
   std::string reference_;
   std::vector<uint8_t> window_;  // ring of bin indices of the latest scores

@@ -23,16 +23,8 @@ using Node = YamlNode;
   throw ConfigError(message);
 }
 
-// "10s", "5m", "1h": bounded so that sums of windows, lateness and panes stay far from
-// int64 overflow.
 int64_t Duration(const Node& n, bool allow_zero = false) {
-  const std::string text = n.Str();
-  auto d = ParseDuration(text);
-  constexpr int64_t kMaxDuration = 366LL * 86400 * 1'000'000'000;
-  if (d && *d > kMaxDuration) n.Fail("duration longer than 366d");
-  if (!d || (*d == 0 && !allow_zero))
-    n.Fail("expected a duration like 10s, 5m, 1h (got '" + text + "')");
-  return *d;
+  return n.Duration(allow_zero);
 }
 
 EventPredicate ParsePredicate(const Node& field_node, const std::string& field_name,

@@ -19,10 +19,10 @@ struct EntityName {
 };
 
 constexpr EntityName kEntityNames[] = {
-    {EntityKind::kClient, "client"}, {EntityKind::kClientPrefix, "client_prefix"},
-    {EntityKind::kQname, "qname"},   {EntityKind::kRegisteredDomain, "registered_domain"},
-    {EntityKind::kServer, "server"}, {EntityKind::kQtype, "qtype"},
-    {EntityKind::kGlobal, "global"}, {EntityKind::kDevice, "device"},
+    {EntityKind::kClient, "client"},   {EntityKind::kClientPrefix, "client_prefix"},
+    {EntityKind::kQname, "qname"},     {EntityKind::kRegisteredDomain, "registered_domain"},
+    {EntityKind::kServer, "server"},   {EntityKind::kQtype, "qtype"},
+    {EntityKind::kGlobal, "global"},   {EntityKind::kDevice, "device"},
     {EntityKind::kService, "service"}, {EntityKind::kNode, "node"},
 };
 
@@ -35,6 +35,13 @@ void AppendPredicate(std::ostringstream& os, const EventPredicate& p) {
   for (double n : p.numbers) os << ' ' << n;
   for (const auto& s : p.strings) os << " '" << s << "'";
   os << ';';
+}
+
+// 16 hex digits of XXH3 over the canonical form.
+std::string VersionOf(const std::string& canon) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(canon.data(), canon.size()));
+  return buf;
 }
 
 }  // namespace
@@ -111,10 +118,7 @@ std::string FeatureView::Finalize() {
     if (feature_names.empty() || windows_ns.empty()) return "built-in view has no features";
     longest_window_ns = *std::max_element(windows_ns.begin(), windows_ns.end());
     if (ttl_ns == 0) ttl_ns = longest_window_ns;
-    const std::string canon = CanonicalForm();
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(canon.data(), canon.size()));
-    version = buf;
+    version = VersionOf(CanonicalForm());
     return "";
   }
   if (aggregations.empty()) return "view has no aggregations";
@@ -139,10 +143,7 @@ std::string FeatureView::Finalize() {
   }
   for (const auto& t : transforms) feature_names.push_back(t.source_feature + "_" + t.spec.name);
   if (ttl_ns == 0) ttl_ns = longest_window_ns;
-  const std::string canon = CanonicalForm();
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, XXH3_64bits(canon.data(), canon.size()));
-  version = buf;
+  version = VersionOf(CanonicalForm());
   return "";
 }
 

@@ -7,11 +7,7 @@ namespace dnsight {
 namespace {
 
 int64_t DurationOf(const YamlNode& n, bool allow_zero = false) {
-  const std::string text = n.Str();
-  const auto d = ParseDuration(text);
-  if (!d || (*d == 0 && !allow_zero) || *d > 366LL * 86400 * 1'000'000'000)
-    n.Fail("expected a duration like 10s, 5m, 1h (got '" + text + "')");
-  return *d;
+  return n.Duration(allow_zero);
 }
 
 }  // namespace
@@ -21,7 +17,8 @@ void ParseWebConfig(const YamlNode& n, WebConfig* out) {
   WebFeatureOptions& f = out->features;
   if (n.Has("pane")) f.pane_ns = DurationOf(n["pane"]);
   if (n.Has("watermark_delay")) f.watermark_delay_ns = DurationOf(n["watermark_delay"], true);
-  if (n.Has("max_entities")) f.max_entities = static_cast<size_t>(n["max_entities"].Int(1, 10'000'000));
+  if (n.Has("max_entities"))
+    f.max_entities = static_cast<size_t>(n["max_entities"].Int(1, 10'000'000));
   if (n.Has("windows")) {
     const YamlNode w = n["windows"];
     w.ExpectSequence();

@@ -21,8 +21,8 @@ struct WebLogConfig {
   bool error_log = false;  // format: nginx_error
   WebLogFormat format = WebLogFormat::kCombined;
   bool follow = false;
-  std::string service;  // used when a line names no vhost
-  std::string node;     // used when a line names no node
+  std::string service;       // used when a line names no vhost
+  std::string node;          // used when a line names no node
   int64_t utc_offset_s = 0;  // error logs are written in local time
 };
 

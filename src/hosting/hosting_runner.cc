@@ -62,7 +62,9 @@ HostingRunner::HostingRunner(const EngineConfig& cfg, RowSink& sink, const Clock
   }
 }
 
-HostingRunner::~HostingRunner() { Finish(); }
+HostingRunner::~HostingRunner() {
+  Finish();
+}
 
 bool HostingRunner::live() const {
   if (!cfg_.hosts.targets.empty()) return true;
@@ -193,7 +195,8 @@ void HostingRunner::ScrapeOnce(size_t target) {
   auto snap = std::make_unique<HostSnapshot>();
   snap->ts_ns = now;
   PromParseStats stats;
-  if (Status s = ParsePromText(body, &snap->samples, &stats); !s.ok()) return fail("bad_exposition");
+  if (Status s = ParsePromText(body, &snap->samples, &stats); !s.ok())
+    return fail("bad_exposition");
   std::vector<double> values;
   DeriveHostFeatures(previous_[target].get(), *snap, &values);
   previous_[target] = std::move(snap);

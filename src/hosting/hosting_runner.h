@@ -37,9 +37,9 @@
 namespace dnsight {
 
 struct HostingSourceCounters {
-  std::string name;  // "web:<path>" or "scrape:<node>"
-  uint64_t lines = 0;  // web: lines read; scrape: scrapes attempted
-  uint64_t parsed = 0;  // web: requests/errors parsed; scrape: scrapes that succeeded
+  std::string name;      // "web:<path>" or "scrape:<node>"
+  uint64_t lines = 0;    // web: lines read; scrape: scrapes attempted
+  uint64_t parsed = 0;   // web: requests/errors parsed; scrape: scrapes that succeeded
   uint64_t samples = 0;  // scrape: samples parsed
   std::map<std::string, uint64_t, std::less<>> malformed;  // by reason
   int64_t newest_event_ns = 0;  // for lag: the newest event (scrape) time seen

@@ -18,7 +18,9 @@ int64_t FloorTo(int64_t t, int64_t step) {
   return (t % step != 0 && t < 0 ? q - 1 : q) * step;
 }
 
-double Ratio(double num, double den) { return den > 0 ? num / den : kNaN; }
+double Ratio(double num, double den) {
+  return den > 0 ? num / den : kNaN;
+}
 
 }  // namespace
 
@@ -80,13 +82,22 @@ struct WebFeatureEngine::Entity {
 };
 
 const std::vector<std::string>& WebFeatureBaseNames() {
-  static const std::vector<std::string> names = {
-      "requests",         "requests_per_s",         "status_4xx_ratio",
-      "status_5xx_ratio", "latency_ms_p50",         "latency_ms_p95",
-      "latency_ms_p99",   "origin_latency_ms_p95",  "edge_latency_ms_p95",
-      "origin_latency_share", "upstream_timeout_ratio", "cache_hit_ratio",
-      "request_size_mean", "request_size_p99",      "response_size_mean",
-      "tls_failure_ratio"};
+  static const std::vector<std::string> names = {"requests",
+                                                 "requests_per_s",
+                                                 "status_4xx_ratio",
+                                                 "status_5xx_ratio",
+                                                 "latency_ms_p50",
+                                                 "latency_ms_p95",
+                                                 "latency_ms_p99",
+                                                 "origin_latency_ms_p95",
+                                                 "edge_latency_ms_p95",
+                                                 "origin_latency_share",
+                                                 "upstream_timeout_ratio",
+                                                 "cache_hit_ratio",
+                                                 "request_size_mean",
+                                                 "request_size_p99",
+                                                 "response_size_mean",
+                                                 "tls_failure_ratio"};
   return names;
 }
 
@@ -222,6 +233,10 @@ void WebFeatureEngine::ClosePane(int64_t end_ns, std::vector<FeatureRow>* rows) 
         it = map.erase(it);
         continue;
       }
+      if (panes.begin()->first >= end_ns) {  // all its data lies in later panes: no row yet
+        ++it;
+        continue;
+      }
       FeatureRow row;
       row.view = view_index_[v];
       row.window_end_ns = end_ns;
@@ -258,7 +273,9 @@ void WebFeatureEngine::Advance(std::vector<FeatureRow>* rows) {
     for (const auto& map : entities_)
       for (const auto& [key, e] : map)
         if (!e->panes.empty()) oldest = std::min(oldest, e->panes.begin()->first);
-    if (oldest == INT64_MAX) return;
+    // Nothing closes before the watermark passes that pane's end; until then an older
+    // request is not late.
+    if (oldest == INT64_MAX || oldest >= through) return;
     closed_through_ = oldest;
   }
   while (closed_through_ < through) {
@@ -276,7 +293,7 @@ void WebFeatureEngine::Advance(std::vector<FeatureRow>* rows) {
 
 void WebFeatureEngine::IdleAdvance(int64_t now_ns, std::vector<FeatureRow>* rows) {
   if (adds_since_idle_ == 0 && last_idle_now_ != INT64_MIN && max_ts_ != INT64_MIN)
-    max_ts_ = std::max(max_ts_, now_ns - options_.watermark_delay_ns);
+    max_ts_ = std::max(max_ts_, now_ns);  // Advance subtracts the delay
   adds_since_idle_ = 0;
   last_idle_now_ = now_ns;
   Advance(rows);

@@ -1,7 +1,5 @@
 #include "serve/http_api.h"
 
-#include "serve/static_files.h"
-
 #include <httplib.h>
 
 #include <charconv>
@@ -15,6 +13,7 @@
 #include "common/time_util.h"
 #include "engine/row_writer.h"  // AppendJsonString, AppendJsonNumber
 #include "serve/feature_json.h"
+#include "serve/static_files.h"
 #include "store/point_in_time.h"
 
 namespace dnsight {
@@ -463,7 +462,8 @@ struct HttpApi::Impl {
     *out = fallback;
     if (!c.req.has_param("limit")) return true;
     const std::string text = c.req.get_param_value("limit");
-    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
+    if (text.empty() || text.size() > 6 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
       Fail(c, 400, "limit: expected 1.." + std::to_string(max));
       return false;
     }
@@ -682,8 +682,8 @@ Status HttpApi::Start() {
   svr.Get("/v1/alerts", [h](const auto& req, auto& res) { h->Alerts(req, res); });
   // The dashboard: static files, no token (its API calls carry one). A missing directory
   // (npm ci not run) leaves it off, with a warning, and the API serves on.
-  const std::string web_dir = config_.dashboard_dir.empty() ? DNSIGHT_DEFAULT_WEB_DIR
-                                                            : config_.dashboard_dir;
+  const std::string web_dir =
+      config_.dashboard_dir.empty() ? DNSIGHT_DEFAULT_WEB_DIR : config_.dashboard_dir;
   if (Status s = MountDashboard(svr, web_dir); !s.ok())
     std::fprintf(stderr, "dnsight: api: dashboard off: %s\n", s.message().c_str());
   svr.Get("/v1/actions", [h](const auto& req, auto& res) { h->Actions(req, res); });

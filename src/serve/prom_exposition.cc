@@ -1,7 +1,7 @@
 #include "serve/prom_exposition.h"
 
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 
 namespace dnsight {
 namespace {
@@ -14,9 +14,11 @@ void AppendValue(double v, std::string* out) {
   } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
     out->append(std::to_string(static_cast<int64_t>(v)));
   } else {
+    // The shortest text that reads back as the same double: a scraper sees the exact
+    // value, so a growing sum never looks flat between scrapes.
     char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.9g", v);
-    out->append(buf);
+    const auto res = std::to_chars(buf, buf + sizeof(buf), v);
+    out->append(buf, res.ptr);
   }
 }
 

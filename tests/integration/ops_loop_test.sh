@@ -78,19 +78,8 @@ R="Authorization: Bearer view-secret"
 # Every DNS event and access line gets in (the web log is followed, so the run stays up).
 dns_lines=$(wc -l <"$dir/sim/events.jsonl")
 web_lines=$(wc -l <"$dir/access.log")
-counts=""
-for _ in $(seq 600); do
-  counts=$(curl -sf "$api/metrics" | python3 -c '
-import re, sys
-n = {}
-for line in sys.stdin:
-    m = re.match(r"dnsight_ingest_events_total\{source=\"(jsonl|web):[^\"]*\"\} (\d+)", line)
-    if m: n[m.group(1)] = int(m.group(2))
-print(n.get("jsonl", 0), n.get("web", 0))' || echo "0 0")
-  [ "$counts" = "$dns_lines $web_lines" ] && break
-  sleep 0.5
-done
-[ "$counts" = "$dns_lines $web_lines" ] || fail "events in (dns web): $counts, wanted $dns_lines $web_lines"
+python3 tools/wait_ingested.py --metrics "$api/metrics" --dns "$dns_lines" --web "$web_lines" \
+  || fail "not every event got in"
 want=$((dns_lines + web_lines))
 sleep 3  # a few scrapes of the node exporter
 

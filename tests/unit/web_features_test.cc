@@ -412,7 +412,7 @@ TEST(WebFeatureEngine, FinishClosesEveryPaneAndNothingHappensWithoutInput) {
   EXPECT_EQ(rows.back().window_end_ns, kT0 + 40 * kSec);
   EXPECT_EQ(rows.back().values[Col("requests")], 2);
   const size_t n = rows.size();
-  engine.Finish(&rows);  // nothing left to close
+  engine.Advance(&rows);  // nothing left to close
   EXPECT_EQ(rows.size(), n);
 }
 
