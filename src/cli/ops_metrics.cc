@@ -285,21 +285,23 @@ std::string OpsRuntime::MetricsText() const {
     for (const char* st : {"firing", "suppressed"})
       m.Sample("dnsight_alerts_open", {{"severity", sev}, {"state", st}},
                static_cast<double>(open[{sev, st}]));
+  m.Family("dnsight_alert_transitions_total", T::kCounter,
+           "Alert lifecycle changes by class and kind (opened, repeat, severity, reopened, "
+           "suppressed, unsuppressed, resolved, auto_resolved).");
+  if (transitions_ != nullptr)
+    for (const auto& [k, n] : transitions_->counts())
+      m.Sample("dnsight_alert_transitions_total", {{"class", k.first}, {"state", k.second}},
+               static_cast<double>(n));
   const AlertLifecycleCounters& lc = lifecycle_->counters();
-  m.Family("dnsight_alert_transitions_total", T::kCounter, "Alert lifecycle transitions.");
-  const std::pair<const char*, const std::atomic<uint64_t>*> transitions[] = {
-      {"opened", &lc.opened},
-      {"resolved", &lc.resolved},
-      {"auto_resolved", &lc.auto_resolved},
-      {"flapped", &lc.flaps},
-      {"suppressed", &lc.suppressed},
-      {"budget_downgraded", &lc.downgraded_budget}};
-  for (const auto& [state, n] : transitions)
-    m.Sample("dnsight_alert_transitions_total", {{"state", state}}, static_cast<double>(n->load()));
+  m.Family("dnsight_alert_budget_downgrades_total", T::kCounter,
+           "Pages sent as tickets because their team's page budget was spent.");
+  m.Sample("dnsight_alert_budget_downgrades_total",
+           static_cast<double>(lc.downgraded_budget.load()));
   m.Family("dnsight_alert_notifications_total", T::kCounter,
            "Alert deliveries per sink and result.");
   if (dispatcher_ != nullptr) {
     for (const auto& s : dispatcher_->SinkStats()) {
+      if (s.sink == "transitions") continue;  // the metrics' own tally, not a delivery
       m.Sample("dnsight_alert_notifications_total", {{"sink", s.sink}, {"result", "delivered"}},
                static_cast<double>(s.delivered));
       m.Sample("dnsight_alert_notifications_total", {{"sink", s.sink}, {"result", "failed"}},
@@ -323,13 +325,12 @@ std::string OpsRuntime::MetricsText() const {
   m.Sample("dnsight_feedback_precision", fc.Precision());
 
   if (remediator_ != nullptr) {
-    m.Family("dnsight_remediation_actions_total", T::kCounter, "Remediation outcomes.");
-    const auto counts = remediator_->Counts();
-    for (size_t i = 0; i < counts.size(); ++i)
-      m.Sample(
-          "dnsight_remediation_actions_total",
-          {{"outcome", std::string(RemediationOutcomeName(static_cast<RemediationOutcome>(i)))}},
-          static_cast<double>(counts[i]));
+    m.Family("dnsight_remediation_actions_total", T::kCounter,
+             "Remediation decisions by action (none: no action selected) and outcome.");
+    std::lock_guard lock(tally_mu_);
+    for (const auto& [k, n] : actions_by_kind_)
+      m.Sample("dnsight_remediation_actions_total", {{"action", k.first}, {"outcome", k.second}},
+               static_cast<double>(n));
     m.Family("dnsight_remediation_audit_errors_total", T::kCounter, "Audit records not written.");
     m.Sample("dnsight_remediation_audit_errors_total",
              static_cast<double>(remediator_->audit_errors()));
@@ -346,8 +347,13 @@ std::string OpsRuntime::MetricsText() const {
 
   if (in_.hosting != nullptr) {
     const WebFeatureCounters w = in_.hosting->web_counters();
-    m.Family("dnsight_web_requests_total", T::kCounter, "Web access-log requests parsed.");
-    m.Sample("dnsight_web_requests_total", static_cast<double>(w.requests));
+    m.Family("dnsight_web_requests_total", T::kCounter,
+             "Web access-log requests parsed, per service (vhost).");
+    for (const auto& [vhost, n] : in_.hosting->web_requests_by_service())
+      m.Sample("dnsight_web_requests_total", {{"vhost", vhost}}, static_cast<double>(n));
+    m.Family("dnsight_web_tls_errors_total", T::kCounter,
+             "TLS handshake failures read from error logs.");
+    m.Sample("dnsight_web_tls_errors_total", static_cast<double>(w.tls_errors));
     m.Family("dnsight_host_feature", T::kGauge, "The newest host features per scraped node.");
     const auto& names = HostFeatureNames();
     for (const auto& h : in_.hosting->AllHosts())

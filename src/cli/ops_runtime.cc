@@ -64,8 +64,10 @@ Result<std::unique_ptr<OpsRuntime>> OpsRuntime::Create(const EngineConfig& cfg,
   if (cfg.ops.alerts) alerts = ParseAlertConfig(*cfg.ops.alerts);
   auto sinks = MakeAlertSinks(alerts, clock);
   if (!sinks.ok()) return sinks.status();
-  if (!sinks->empty())
-    ops->dispatcher_ = std::make_unique<AlertDispatcher>(std::move(sinks.value()), alerts.dispatch);
+  auto counter = std::make_unique<TransitionCounter>();
+  ops->transitions_ = counter.get();
+  sinks->push_back(std::move(counter));
+  ops->dispatcher_ = std::make_unique<AlertDispatcher>(std::move(sinks.value()), alerts.dispatch);
   ops->lifecycle_ = std::make_unique<AlertLifecycle>(alerts.options, ops->dispatcher_.get());
   auto feedback = FeedbackStore::Open(cfg.ops.feedback);
   if (!feedback.ok()) return feedback.status();
@@ -170,7 +172,10 @@ void OpsRuntime::Release(const Decision& d) {
       ctx.last_change = c->kind + " " + c->id;
     }
   }
-  remediator_->Handle(d, ctx);
+  const ActionOutcome o = remediator_->Handle(d, ctx);
+  std::lock_guard lock(tally_mu_);
+  ++actions_by_kind_[{o.action.empty() ? "none" : o.action,
+                      std::string(RemediationOutcomeName(o.outcome))}];
 }
 
 void OpsRuntime::AdvanceLifecycle() {

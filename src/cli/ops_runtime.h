@@ -115,7 +115,31 @@ class OpsRuntime : public OperationsView {
   void SampleLoop();
   void Escalate(const Decision& d, const ActionOutcome& o);
   void AdvanceLifecycle();
-  void Release(const Decision& d);  // into the lifecycle and the remediator
+  // Tallies every lifecycle change by class and change kind for /metrics. It rides the
+  // dispatcher like any sink, so counts follow deliveries by at most the queue's delay.
+  class TransitionCounter : public AlertSink {
+   public:
+    Status Deliver(const Alert& a) override {
+      std::lock_guard lock(mu_);
+      ++counts_[{a.klass, std::string(AlertChangeName(a.change))}];
+      return Status::Ok();
+    }
+    std::string Describe() const override { return "transition counter"; }
+    std::string_view Kind() const override { return "transitions"; }
+    bool Accepts(const Alert& a) const override {
+      return a.change != AlertChange::kNone && a.change != AlertChange::kRefresh;
+    }
+    std::map<std::pair<std::string, std::string>, uint64_t> counts() const {
+      std::lock_guard lock(mu_);
+      return counts_;
+    }
+
+   private:
+    mutable std::mutex mu_;
+    std::map<std::pair<std::string, std::string>, uint64_t> counts_;
+  };
+  TransitionCounter* transitions_ = nullptr;  // owned by the dispatcher
+  void Release(const Decision& d);            // into the lifecycle and the remediator
 
   const EngineConfig& cfg_;
   const Clock& clock_;
@@ -134,6 +158,7 @@ class OpsRuntime : public OperationsView {
   std::map<std::pair<std::string, bool>, uint64_t> decisions_by_class_;
   double max_score_since_sample_ = 0;
   uint64_t escalations_ = 0;
+  std::map<std::pair<std::string, std::string>, uint64_t> actions_by_kind_;  // action, outcome
   std::map<std::string, int64_t> last_escalation_;  // class|entity -> decision time
   struct Pending {
     Decision decision;  // for a clear: klass, view, entity and ts_ns only

@@ -31,6 +31,13 @@ void ParseWebConfig(const YamlNode& n, WebConfig* out) {
       f.windows_ns.push_back(d);
     }
     if (f.windows_ns.empty()) w.Fail("at least one window");
+  } else if (n.Has("pane")) {
+    // The default windows must fit the pane too, or a window would cover fewer seconds
+    // than its rates divide by.
+    for (int64_t d : f.windows_ns)
+      if (d % f.pane_ns != 0)
+        n["pane"].Fail("default window " + FormatDuration(d) + " is not a multiple of the pane (" +
+                       FormatDuration(f.pane_ns) + "); set 'windows'");
   }
   if (!n.Has("logs")) n.Fail("missing 'logs'");
   const YamlNode logs = n["logs"];

@@ -264,6 +264,11 @@ WebFeatureCounters HostingRunner::web_counters() const {
   return web_ ? web_->counters() : WebFeatureCounters{};
 }
 
+std::map<std::string, uint64_t, std::less<>> HostingRunner::web_requests_by_service() const {
+  std::lock_guard lock(web_mu_);
+  return web_ ? web_->requests_by_service() : std::map<std::string, uint64_t, std::less<>>{};
+}
+
 std::vector<NodeHostFeatures> HostingRunner::HostContext(const std::string& service) const {
   std::vector<std::string> nodes;
   {

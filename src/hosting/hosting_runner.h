@@ -71,6 +71,7 @@ class HostingRunner {
 
   std::vector<HostingSourceCounters> counters() const;
   WebFeatureCounters web_counters() const;
+  std::map<std::string, uint64_t, std::less<>> web_requests_by_service() const;
   // Nodes that served `service` recently, with their newest host features (nodes never
   // scraped are listed with no values).
   std::vector<NodeHostFeatures> HostContext(const std::string& service) const;

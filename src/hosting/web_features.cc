@@ -191,6 +191,16 @@ void WebFeatureEngine::Add(const WebRequest& r, std::string_view service, std::s
   max_ts_ = std::max(max_ts_, r.ts_ns);
   const std::string_view svc = r.vhost.empty() ? service : std::string_view(r.vhost);
   const std::string_view nd = r.node.empty() ? node : std::string_view(r.node);
+  if (!svc.empty()) {
+    auto it = requests_by_service_.find(svc);
+    if (it == requests_by_service_.end())
+      it = requests_by_service_
+               .emplace(
+                   requests_by_service_.size() < kMaxCountedServices ? std::string(svc) : "(other)",
+                   0)
+               .first;
+    ++it->second;
+  }
   if (!svc.empty()) Fold(0, svc, r.ts_ns, &r, false);
   if (!nd.empty()) Fold(1, nd, r.ts_ns, &r, false);
   if (!svc.empty() && !nd.empty()) {

@@ -89,6 +89,12 @@ class WebFeatureEngine {
   // End of input: closes every pane.
   void Finish(std::vector<FeatureRow>* rows);
 
+  // Requests per service since start, for /metrics: at most kMaxCountedServices names,
+  // the rest under "(other)".
+  static constexpr size_t kMaxCountedServices = 1000;
+  const std::map<std::string, uint64_t, std::less<>>& requests_by_service() const {
+    return requests_by_service_;
+  }
   // Nodes that served `service` within the longest window before the watermark.
   std::vector<std::string> NodesFor(std::string_view service) const;
   const WebFeatureCounters& counters() const { return counters_; }
@@ -111,6 +117,7 @@ class WebFeatureEngine {
   uint64_t adds_since_idle_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Entity>> entities_[2];
   std::unordered_map<std::string, std::map<std::string, int64_t, std::less<>>> nodes_by_service_;
+  std::map<std::string, uint64_t, std::less<>> requests_by_service_;
   WebFeatureCounters counters_;
 };
 

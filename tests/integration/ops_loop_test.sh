@@ -34,6 +34,11 @@ start=$(date -u -d '-4 hours' +%Y-%m-%dT%H:00:00Z)
   --start "$start" --out "$dir/sim" >/dev/null 2>&1
 python3 tools/gen_weblog.py --start "$start" --hours 3.6 --out "$dir/access.log" \
   --incidents "$dir/web_incidents.jsonl"
+# Bad input in both: counted by reason, never fatal, nothing valid lost.
+dns_valid=$(wc -l <"$dir/sim/events.jsonl")
+web_valid=$(wc -l <"$dir/access.log")
+printf '{"ts":"not a time"}\n\x00\xff garbage\n' >>"$dir/sim/events.jsonl"
+printf '127.0.0.1 - - [99/Foo/2026:25:61:61 +0000] "GET / HTTP/1.1" 200 1\nnot a log line\n' >>"$dir/access.log"
 
 # Real servers.
 ne_port=$(free_port)
@@ -76,8 +81,8 @@ T="Authorization: Bearer ops-secret"
 R="Authorization: Bearer view-secret"
 
 # Every DNS event and access line gets in (the web log is followed, so the run stays up).
-dns_lines=$(wc -l <"$dir/sim/events.jsonl")
-web_lines=$(wc -l <"$dir/access.log")
+dns_lines=$dns_valid
+web_lines=$web_valid
 python3 tools/wait_ingested.py --metrics "$api/metrics" --dns "$dns_lines" --web "$web_lines" \
   || fail "not every event got in"
 want=$((dns_lines + web_lines))
@@ -150,7 +155,39 @@ for m in dnsight_ingest_events_total dnsight_data_freshness_seconds dnsight_feat
   dnsight_alert_notifications_total dnsight_remediation_actions_total dnsight_host_feature; do
   grep -q "^$m" "$dir/metrics.txt" || fail "metric $m missing"
 done
+grep -q '^dnsight_ingest_malformed_total{source="web:.*",reason="bad_time"} 1$' "$dir/metrics.txt" \
+  || fail "malformed web line not counted: $(grep malformed_total "$dir/metrics.txt")"
 grep -q '^dnsight_feedback_precision 0.5$' "$dir/metrics.txt" || fail "precision: $(grep precision "$dir/metrics.txt")"
+# Every metric the Grafana dashboard queries is exported, with the labels it groups by.
+python3 - dashboards/dnsight.json "$dir/metrics.txt" <<'PY' || fail "dashboard metrics"
+import json, re, sys
+exprs = []
+def walk(x):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            (exprs.append(v) if k == "expr" and isinstance(v, str) else walk(v))
+    elif isinstance(x, list):
+        for v in x: walk(v)
+walk(json.load(open(sys.argv[1])))
+text = open(sys.argv[2]).read()
+exported = {}
+for line in text.splitlines():
+    m = re.match(r"([a-z_:]+)(\{([^}]*)\})? ", line)
+    if m and not line.startswith("#"):
+        labels = set(re.findall(r'([a-z_]+)="', m.group(3) or ""))
+        exported.setdefault(m.group(1), set()).update(labels)
+missing = []
+for e in exprs:
+    for name in set(re.findall(r"dnsight_[a-z_]+", e)):
+        if name not in exported:
+            missing.append(name); continue
+        for by in re.findall(r"by \(([^)]*)\)", e):
+            for label in (l.strip() for l in by.split(",")):
+                if label and label != "le" and label not in exported[name]:
+                    missing.append(f"{name}{{{label}}}")
+assert not missing, sorted(set(missing))
+print(f"dashboard: {len(exprs)} queries, every metric and label exported")
+PY
 
 # A real prometheus scrapes it.
 prom_port=$(free_port)

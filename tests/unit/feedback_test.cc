@@ -54,7 +54,8 @@ TEST(FeedbackJson, AcceptsEveryField) {
 TEST(FeedbackJson, RefusesWithAReason) {
   const std::pair<std::string, std::string> cases[] = {
       {R"({"decision_id":"d"})", "verdict must be accept, suppress or reclassify"},
-      {R"({"decision_id":"d","verdict":"ignore"})", "verdict must be accept, suppress or reclassify"},
+      {R"({"decision_id":"d","verdict":"ignore"})",
+       "verdict must be accept, suppress or reclassify"},
       {R"({"decision_id":"d","verdict":"reclassify"})", "reclassify needs a class"},
       {R"({"decision_id":"d","verdict":"reclassify","class":""})", "reclassify needs a class"},
       {R"({"verdict":"accept"})", "decision_id is missing"},

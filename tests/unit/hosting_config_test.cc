@@ -116,12 +116,12 @@ TEST(HostingConfig, WindowNotAMultipleOfThePaneIsRefused) {
                     "  logs: [{path: a.log}]\n"),
             "t.yaml:8:13: web.windows[0]: window 1m is not a multiple of the pane (7s)");
   // The default windows (1m, 5m) must fit a pane given without windows as well.
-  const std::string default_windows = ErrorOf("web:\n"
-                                              "  pane: 7s\n"
-                                              "  logs: [{path: a.log}]\n");
+  const std::string default_windows = ErrorOf(
+      "web:\n"
+      "  pane: 7s\n"
+      "  logs: [{path: a.log}]\n");
   EXPECT_EQ(default_windows.rfind("t.yaml:8:9: web.pane: ", 0), 0u) << default_windows;
-  EXPECT_NE(default_windows.find("window 1m is not a multiple of the pane (7s)"),
-            std::string::npos)
+  EXPECT_NE(default_windows.find("window 1m is not a multiple of the pane (7s)"), std::string::npos)
       << default_windows;
   // A pane that divides them is fine.
   EXPECT_EQ(ErrorOf("web:\n"
@@ -164,7 +164,7 @@ TEST(HostingConfig, HostsErrorsNameTheField) {
       {"hosts:\n  targets:\n    - {node: edge-1}\n",
        "t.yaml:9:7: hosts.targets[0]: a target needs 'node' and 'url'"},
       {"hosts:\n  targets:\n    - {node: edge-1, url: \"ftp://192.0.2.1/metrics\"}\n",
-       "t.yaml:9:29: hosts.targets[0].url: expected an http:// or https:// URL"},
+       "t.yaml:9:27: hosts.targets[0].url: expected an http:// or https:// URL"},
       {"hosts:\n  interval: 0s\n  targets: []\n",
        "t.yaml:8:13: hosts.interval: expected a duration like 10s, 5m, 1h (got '0s')"},
       {"hosts:\n  max_body_bytes: 10\n  targets: []\n",

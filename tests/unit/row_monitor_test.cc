@@ -18,7 +18,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Records what reaches it, in one log shared with the callback so the order shows.
 struct NextSink : RowSink {
-  explicit NextSink(std::vector<std::string>* log) : log(log) {}
+  explicit NextSink(std::vector<std::string>* out) : log(out) {}
   void WriteRows(const std::vector<FeatureView>& views, std::span<const FeatureRow> r) override {
     log->push_back("rows " + std::to_string(r.size()));
     views_seen = &views;
@@ -48,9 +48,9 @@ FeatureRow Row(uint32_t view, int64_t end, std::vector<double> values, std::stri
 
 class RowMonitorTest : public ::testing::Test {
  protected:
-  RowMonitorTest() : next_(&log_), monitor_(next_, 2, [this](int64_t t) {
-                       log_.push_back("after " + std::to_string(t));
-                     }) {
+  RowMonitorTest()
+      : next_(&log_),
+        monitor_(next_, 2, [this](int64_t t) { log_.push_back("after " + std::to_string(t)); }) {
     views_.resize(2);
     views_[0].name = "server";
     views_[0].feature_names = {"queries_1m", "latency_ms_p95_1m"};
@@ -66,10 +66,9 @@ class RowMonitorTest : public ::testing::Test {
 
 TEST_F(RowMonitorTest, CountsRowsNullsAndSchemaErrorsPerView) {
   const std::vector<FeatureRow> rows = {
-      Row(0, 300, {10, 4.5}),
-      Row(0, 200, {kNaN, kNaN}, "f"),   // two nulls; an older window
-      Row(1, 100, {3, kNaN, 0.5}),      // one null
-      Row(1, 100, {3, 0.1}, "g"),       // two values for three features: a schema error
+      Row(0, 300, {10, 4.5}), Row(0, 200, {kNaN, kNaN}, "f"),  // two nulls; an older window
+      Row(1, 100, {3, kNaN, 0.5}),                             // one null
+      Row(1, 100, {3, 0.1}, "g"),  // two values for three features: a schema error
   };
   monitor_.WriteRows(views_, rows);
   const auto& v = monitor_.per_view();

@@ -17,7 +17,9 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // One PSI term: (a - e) ln(a / e).
-double Term(double a, double e) { return (a - e) * std::log(a / e); }
+double Term(double a, double e) {
+  return (a - e) * std::log(a / e);
+}
 
 TEST(ScoreMonitor, HistogramIsCumulativeOverRatiosToTheThreshold) {
   ScoreMonitor m;
@@ -133,13 +135,13 @@ TEST(ScoreMonitor, TrainingReferenceUsesTheDecilesInRatioUnits) {
 
 TEST(ScoreMonitor, InvalidReferencesAreIgnored) {
   ScoreMonitor m(10, 10);
-  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8}, 10.0);                // 8 edges
-  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10.0);         // 10 edges
-  m.SetReference({1, 2, 3, 4, kNaN, 6, 7, 8, 9}, 10.0);          // NaN
-  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, kInf}, 10.0);          // infinite
-  m.SetReference({1, 2, 3, 5, 4, 6, 7, 8, 9}, 10.0);             // decreasing
-  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9}, 0.0);              // threshold 0
-  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9}, kNaN);             // threshold NaN
+  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8}, 10.0);         // 8 edges
+  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10.0);  // 10 edges
+  m.SetReference({1, 2, 3, 4, kNaN, 6, 7, 8, 9}, 10.0);   // NaN
+  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, kInf}, 10.0);   // infinite
+  m.SetReference({1, 2, 3, 5, 4, 6, 7, 8, 9}, 10.0);      // decreasing
+  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9}, 0.0);       // threshold 0
+  m.SetReference({1, 2, 3, 4, 5, 6, 7, 8, 9}, kNaN);      // threshold NaN
   EXPECT_EQ(m.Snapshot().reference, "");
   // Non-decreasing with ties is valid.
   m.SetReference({0, 0, 0, 1, 1, 2, 3, 5, 8}, 1.0);

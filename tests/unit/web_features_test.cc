@@ -336,12 +336,14 @@ TEST(WebFeatureEngine, EmptyVhostFallsBackToTheSourceServiceAndNodesAreRemembere
   EXPECT_EQ(svc->values[Col("requests")], 2);
   EXPECT_NE(RowAt(rows, kServiceView, "www.example", kT0 + 10 * kSec), nullptr);
   EXPECT_NE(RowAt(rows, kNodeView, "edge-1", kT0 + 10 * kSec), nullptr);
-  // 400s later svc-a is served by edge-3 only: once the 5m window has moved past 3s, the
-  // older links are forgotten (edge-1 seen at 1s, edge-3 at 3s, then again at 400s).
-  engine.Add(Req(400 * kSec, "", "edge-3"), "svc-a", "edge-1x");
+  // 400s later svc-a is served by edge-3 only (the line's node wins over the source's
+  // edge-9): once the 5m window has moved past 3s, the older links are forgotten (edge-1
+  // seen at 1s, edge-3 at 3s, then again at 400s).
+  engine.Add(Req(400 * kSec, "", "edge-3"), "svc-a", "edge-9");
   engine.Advance(&rows);  // closes through 390s
   EXPECT_EQ(engine.NodesFor("svc-a"), (std::vector<std::string>{"edge-3"}));
   EXPECT_TRUE(engine.NodesFor("www.example").empty());
+  EXPECT_TRUE(RowsFor(rows, kNodeView, "edge-9").empty());
 }
 
 TEST(WebFeatureEngine, EntitiesBeyondTheCapAreRefused) {
@@ -376,10 +378,10 @@ TEST(WebFeatureEngine, RowsAreSortedByViewThenEntityAndCarryTheGivenIndices) {
     order.push_back(std::to_string(r.window_end_ns - kT0) + " " + std::to_string(r.view) + " " +
                     r.entity_key);
   const std::string p10 = std::to_string(10 * kSec), p20 = std::to_string(20 * kSec);
-  EXPECT_EQ(order, (std::vector<std::string>{
-                       p10 + " 2 n1", p10 + " 2 n2", p10 + " 3 a.example", p10 + " 3 b.example",
-                       p10 + " 3 c.example", p20 + " 2 n1", p20 + " 2 n2", p20 + " 3 a.example",
-                       p20 + " 3 b.example", p20 + " 3 c.example"}));
+  EXPECT_EQ(order, (std::vector<std::string>{p10 + " 2 n1", p10 + " 2 n2", p10 + " 3 a.example",
+                                             p10 + " 3 b.example", p10 + " 3 c.example",
+                                             p20 + " 2 n1", p20 + " 2 n2", p20 + " 3 a.example",
+                                             p20 + " 3 b.example", p20 + " 3 c.example"}));
 }
 
 TEST(WebFeatureEngine, IdleAdvanceMovesTheWatermarkToNowMinusTheDelay) {
