@@ -17,7 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kDefaultSuppressNs = 4 * 3'600'000'000'000;
 constexpr size_t kMaxFieldBytes = 1024;
 
 bool ParseVerdict(std::string_view s, Verdict* out) {

@@ -42,10 +42,17 @@ void YamlNode::ExpectSequence() const {
   if (!node_.IsSequence()) Fail("expected a list");
 }
 
+std::string YamlNode::KeyText(const YAML::Node& key) const {
+  // A key written as a list or a map ({[a]: 1}) has no text: a config error, not a throw
+  // from yaml-cpp's conversion.
+  if (!key.IsScalar()) YamlNode(key, file_, path_, throw_).Fail("a key must be a plain name");
+  return key.Scalar();
+}
+
 void YamlNode::OnlyKeys(std::initializer_list<const char*> allowed) const {
   ExpectMap();
   for (const auto& kv : node_) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = KeyText(kv.first);
     bool ok = false;
     for (const char* a : allowed) ok |= k == a;
     if (!ok) {
@@ -59,7 +66,7 @@ void YamlNode::OnlyKeys(std::initializer_list<const char*> allowed) const {
 
 std::vector<std::string> YamlNode::Keys() const {
   std::vector<std::string> keys;
-  for (const auto& kv : node_) keys.push_back(kv.first.as<std::string>());
+  for (const auto& kv : node_) keys.push_back(KeyText(kv.first));
   return keys;
 }
 

@@ -48,7 +48,7 @@ class YamlNode {
   void ExpectSequence() const;
   // Rejects keys not in `allowed`, naming the ones that are.
   void OnlyKeys(std::initializer_list<const char*> allowed) const;
-  std::vector<std::string> Keys() const;
+  std::vector<std::string> Keys() const;  // fails on a key that is not a plain scalar
 
   std::string Str() const;
   // A scalar or a list of scalars.
@@ -62,6 +62,7 @@ class YamlNode {
   bool Bool() const;
 
  private:
+  std::string KeyText(const YAML::Node& key) const;
   YAML::Node node_;
   std::string file_;
   std::string path_;

@@ -65,6 +65,17 @@ TEST(Config, UnknownKeyIsAnError) {
   EXPECT_NE(err.find("unknown key 'windwos'"), std::string::npos) << err;
 }
 
+// Found by ops_config_fuzz: a key written as a list reached yaml-cpp's string conversion,
+// which throws its own exception type instead of a config error.
+TEST(Config, KeyThatIsNotANameIsAConfigError) {
+  const std::string err = ErrorOf(R"(views:
+  - name: c
+    [entity]: client
+)");
+  EXPECT_NE(err.find("t.yaml:3:"), std::string::npos) << err;
+  EXPECT_NE(err.find("a key must be a plain name"), std::string::npos) << err;
+}
+
 TEST(Config, RejectsBadValues) {
   EXPECT_NE(ErrorOf("views: [{name: c, entity: planet, windows: [1m], aggregations: [{name: n, "
                     "kind: count}]}]")
