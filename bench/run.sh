@@ -9,6 +9,7 @@
 #     fixed rate (vs nginx serving the same bytes) (bench/serve_bench.sh)
 #   - detection on a simulated 7-day fleet (dnsight eval) and the scoring cost per vector
 #     (bench/detect_eval.sh)
+#   - web access logs through the hosting views vs pandas per (vhost, minute) (bench/web_bench.sh)
 # Usage: bench/run.sh BUILD_DIR   (EVENTS=... DURATION_S=... to change the input)
 set -euo pipefail
 build=${1:-build}
@@ -83,3 +84,4 @@ fi
 bash bench/pit_bench.sh "$build"
 bash bench/serve_bench.sh "$build"
 bash bench/detect_eval.sh "$build"
+bash bench/web_bench.sh "$build"

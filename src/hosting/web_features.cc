@@ -78,7 +78,8 @@ struct WebFeatureEngine::Pane {
 };
 
 struct WebFeatureEngine::Entity {
-  std::map<int64_t, Pane> panes;  // by pane start
+  std::map<int64_t, Pane> panes;     // by pane start
+  std::vector<double> coarse_cache;  // values of the windows that hop once per minute
 };
 
 const std::vector<std::string>& WebFeatureBaseNames() {
@@ -126,6 +127,9 @@ WebFeatureEngine::WebFeatureEngine(WebFeatureOptions options, uint32_t service_v
     : options_(std::move(options)), view_index_{service_view, node_view} {
   if (options_.pane_ns <= 0) options_.pane_ns = 10'000'000'000;
   for (int64_t w : options_.windows_ns) longest_ = std::max(longest_, w);
+  for (size_t i = 0; i < options_.windows_ns.size(); ++i)
+    windows_by_length_.emplace_back(options_.windows_ns[i], i);
+  std::sort(windows_by_length_.begin(), windows_by_length_.end());
 }
 
 WebFeatureEngine::~WebFeatureEngine() = default;
@@ -230,6 +234,36 @@ void WebFeatureEngine::AddError(const WebErrorEvent& e, std::string_view service
   if (!nd.empty()) Fold(1, nd, e.ts_ns, nullptr, true);
 }
 
+void WebFeatureEngine::FillRow(Entity& e, int64_t end_ns, std::vector<double>* values) {
+  const size_t width = WebFeatureBaseNames().size();
+  values->assign(options_.windows_ns.size() * width, kNaN);
+  // Windows nest (they all end at end_ns): one pass from the newest pane backwards serves
+  // them all, each finalized when the pass reaches its start. Windows longer than
+  // kFineWindowLimitNs hop once per minute: they are computed on a minute boundary (or
+  // for an entity's first row) and their values reused until the next one.
+  const bool coarse_due = end_ns % kCoarseHopNs == 0 || e.coarse_cache.empty();
+  if (e.coarse_cache.empty()) e.coarse_cache.assign(values->size(), kNaN);
+  Pane merged;
+  auto pane = e.panes.lower_bound(end_ns);
+  std::vector<double> finalized;
+  for (const auto& [w, slot] : windows_by_length_) {
+    const bool coarse = w > kFineWindowLimitNs;
+    const auto first = static_cast<ptrdiff_t>(slot * width);
+    if (coarse && !coarse_due) {
+      std::copy_n(e.coarse_cache.begin() + first, width, values->begin() + first);
+      continue;
+    }
+    while (pane != e.panes.begin() && std::prev(pane)->first >= end_ns - w) {
+      --pane;
+      merged.Merge(pane->second);
+    }
+    finalized.clear();
+    merged.Finalize(static_cast<double>(w) / 1e9, &finalized);
+    std::copy(finalized.begin(), finalized.end(), values->begin() + first);
+    if (coarse) std::copy(finalized.begin(), finalized.end(), e.coarse_cache.begin() + first);
+  }
+}
+
 void WebFeatureEngine::ClosePane(int64_t end_ns, std::vector<FeatureRow>* rows) {
   const size_t first = rows->size();
   for (int v = 0; v < 2; ++v) {
@@ -251,12 +285,7 @@ void WebFeatureEngine::ClosePane(int64_t end_ns, std::vector<FeatureRow>* rows) 
       row.view = view_index_[v];
       row.window_end_ns = end_ns;
       row.entity_key = it->first;
-      for (int64_t w : options_.windows_ns) {
-        Pane merged;
-        for (auto p = panes.lower_bound(end_ns - w); p != panes.end() && p->first < end_ns; ++p)
-          merged.Merge(p->second);
-        merged.Finalize(static_cast<double>(w) / 1e9, &row.values);
-      }
+      FillRow(*it->second, end_ns, &row.values);
       rows->push_back(std::move(row));
       ++it;
     }

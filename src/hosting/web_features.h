@@ -21,7 +21,9 @@
 // Event time, as in the DNS engine: requests fall into panes (default 10 s); the
 // watermark is the newest event time minus watermark_delay; when it passes a pane's end,
 // every entity with data inside the longest window emits one row per view, windows
-// merged from their panes. A request for a pane already closed is late: it is counted
+// merged from their panes. Windows up to 1m slide with every pane; longer ones hop once
+// per minute (computed when a pane ends on a minute boundary, as the DNS engine's
+// coarse windows do), which keeps a row's cost to about one 1m window of merges. A request for a pane already closed is late: it is counted
 // (late_dropped) and not folded in. Entities with no pane inside the longest window are
 // evicted. At most max_entities per view; requests for new ones beyond that are counted.
 //
@@ -106,10 +108,15 @@ class WebFeatureEngine {
   Entity* Find(int view, std::string_view key);
   void Fold(int view, std::string_view key, int64_t ts, const WebRequest* r, bool tls_error);
   void ClosePane(int64_t end_ns, std::vector<FeatureRow>* rows);
+  void FillRow(Entity& e, int64_t end_ns, std::vector<double>* values);
+
+  static constexpr int64_t kFineWindowLimitNs = 60'000'000'000;  // longer windows hop
+  static constexpr int64_t kCoarseHopNs = 60'000'000'000;        // ... once per minute
 
   WebFeatureOptions options_;
   uint32_t view_index_[2];
   int64_t longest_ = 0;
+  std::vector<std::pair<int64_t, size_t>> windows_by_length_;  // (window, its slot), shortest first
   int64_t max_ts_ = INT64_MIN;
   int64_t watermark_ = INT64_MIN;
   int64_t closed_through_ = INT64_MIN;  // every pane ending at or before this is closed
