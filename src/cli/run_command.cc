@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "cli/api_setup.h"
+#include "act/alert_config.h"
+#include "act/remediation_policy.h"
 #include "cli/ops_runtime.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
@@ -348,6 +350,10 @@ int RunCommand(const RunOptions& options) {
 int ValidateCommand(const std::string& config_path) {
   try {
     const EngineConfig cfg = LoadConfig(config_path);
+    // The operations sections are parsed by their own modules; check them here too.
+    if (cfg.ops.alerts) ParseAlertConfig(*cfg.ops.alerts);
+    if (!cfg.ops.remediation_policy.empty())
+      RemediationPolicy::LoadFile(cfg.ops.remediation_policy);
     std::printf("%s: OK, %zu source(s), %zu view(s)\n", config_path.c_str(), cfg.sources.size(),
                 cfg.views.size());
     for (const auto& v : cfg.views) {
