@@ -117,7 +117,13 @@ NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
   o.redaction = c.redaction;
   o.psl_cache_entries = 1 << 18;
   o.seen_domains_capacity = 1 << 20;
-  for (const auto& v : c.views) o.score_names = o.score_names || v.UsesField(DnsField::kDgaScore);
+  o.label_stats = o.first_seen = false;
+  for (const auto& v : c.views) {
+    o.score_names = o.score_names || v.UsesField(DnsField::kDgaScore);
+    o.label_stats =
+        o.label_stats || v.UsesField(DnsField::kLabelCount) || v.UsesField(DnsField::kLabelEntropy);
+    o.first_seen = o.first_seen || v.UsesField(DnsField::kNewDomain);
+  }
   return o;
 }
 

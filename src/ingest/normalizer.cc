@@ -127,7 +127,9 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
     : redactor_(options.redaction),
       domains_(options.psl_cache_entries),
       seen_capacity_(options.seen_domains_capacity),
-      score_names_(options.score_names) {}
+      score_names_(options.score_names),
+      label_stats_(options.label_stats),
+      first_seen_(options.first_seen || options.score_names) {}
 
 bool EventNormalizer::IsNewDomain(std::string_view rd) {
   if (rd.empty()) return false;
@@ -185,8 +187,9 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   e.qname_off = static_cast<uint32_t>(off);
   e.qname_len = static_cast<uint16_t>(qname.size());
   e.rd_len = static_cast<uint16_t>(domains_.Find(name));
-  LabelStats(name, &e.label_count, &e.label_entropy);
-  e.new_domain = IsNewDomain(name.substr(name.size() - e.rd_len));
+  if (label_stats_) LabelStats(name, &e.label_count, &e.label_entropy);
+  // The name model learns from first sightings, so scoring needs them too.
+  if (first_seen_) e.new_domain = IsNewDomain(name.substr(name.size() - e.rd_len));
   e.client = redactor_.Apply(obs.client);
   e.server = obs.server;
   e.client_port = obs.client_port;

@@ -38,6 +38,11 @@ struct NormalizerOptions {
   // learn the model from newly seen domains that resolve. Costs ~30 ns per event; on
   // only when a view uses dga_score.
   bool score_names = false;
+  // Derive label_count / label_entropy and new_domain. They are features, not part of the
+  // normalization; the pipeline turns each off when no view reads it (label entropy was
+  // about 10% of the decode profile). Off: the fields keep their defaults (0, false).
+  bool label_stats = true;
+  bool first_seen = true;
 };
 
 // Registered-domain lookup with a bounded cache. Exposed for tests.
@@ -82,6 +87,8 @@ class EventNormalizer {
   size_t seen_capacity_;
   std::unordered_set<uint64_t> seen_current_, seen_previous_;
   bool score_names_;
+  bool label_stats_;
+  bool first_seen_;
   NameModel names_;
 };
 
