@@ -18,6 +18,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxFieldBytes = 1024;
+constexpr int64_t kMaxSuppressNs = 30 * 86'400'000'000'000;
 
 bool ParseVerdict(std::string_view s, Verdict* out) {
   if (s == "accept") {
@@ -101,6 +102,7 @@ Status ParseFeedbackJson(std::string_view body, std::string_view id_from_path, F
   if (!duration.empty()) {
     const auto d = ParseDuration(duration);
     if (!d || *d <= 0) return Status::InvalidArgument("suppress_for must be a duration like 2h");
+    if (*d > kMaxSuppressNs) return Status::InvalidArgument("suppress_for is longer than 30d");
     f.suppress_for_ns = *d;
   }
   // Fields present in the file form (the store's own lines).
@@ -136,6 +138,11 @@ void AppendFeedbackJson(const Feedback& f, std::string* out) {
 }
 
 Result<std::unique_ptr<FeedbackStore>> FeedbackStore::Open(const std::string& path) {
+  return Open(path, /*read_only=*/false);
+}
+
+Result<std::unique_ptr<FeedbackStore>> FeedbackStore::Open(const std::string& path,
+                                                           bool read_only) {
   std::unique_ptr<FeedbackStore> store(new FeedbackStore(path));
   if (path.empty()) return store;
   {
@@ -151,6 +158,7 @@ Result<std::unique_ptr<FeedbackStore>> FeedbackStore::Open(const std::string& pa
       }
     }
   }
+  if (read_only) return store;  // Record() then keeps verdicts in memory only
   store->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (store->fd_ < 0)
     return Status::IoError("cannot open feedback file " + path + ": " + std::strerror(errno));
@@ -179,9 +187,24 @@ Status FeedbackStore::Record(const Feedback& f) {
     std::string line;
     AppendFeedbackJson(f, &line);
     line.push_back('\n');
-    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-      return Status::IoError("cannot append to " + path_ + ": " + std::strerror(errno));
-    ::fdatasync(fd_);
+    // A line is written whole or the file is cut back to where it was, so a failed
+    // append never leaves a torn line for the next one to merge into.
+    const off_t before = ::lseek(fd_, 0, SEEK_END);
+    size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = std::strerror(errno);
+        if (before >= 0 && ::ftruncate(fd_, before) != 0) {
+          // nothing more to do: the error below is what the caller needs
+        }
+        return Status::IoError("cannot append to " + path_ + ": " + why);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::fdatasync(fd_) != 0)
+      return Status::IoError("cannot sync " + path_ + ": " + std::strerror(errno));
   }
   Apply(f);
   return Status::Ok();

@@ -62,6 +62,8 @@ class FeedbackStore {
  public:
   // Opens (creating) the file and loads what is in it. "" keeps feedback in memory only.
   static Result<std::unique_ptr<FeedbackStore>> Open(const std::string& path);
+  // read_only: loads the file and never writes it (exports).
+  static Result<std::unique_ptr<FeedbackStore>> Open(const std::string& path, bool read_only);
   ~FeedbackStore();
 
   // Appends and applies. Errors: the file cannot be written (nothing is applied then).

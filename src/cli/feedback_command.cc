@@ -38,6 +38,13 @@ int Give(const GiveOptions& o) {
     AppendJsonString(o.suppress_for, &body);
   }
   body += "}";
+  // Decision ids are made of [A-Za-z0-9_.-] (the API's route accepts nothing else).
+  if (o.decision_id.empty() || o.decision_id.size() > 128 ||
+      o.decision_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789_.-") != std::string::npos) {
+    std::fprintf(stderr, "dnsight: feedback: '%s' is not a decision id\n", o.decision_id.c_str());
+    return 1;
+  }
   httplib::Client client(o.api);
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
@@ -62,7 +69,7 @@ int Export(const std::string& feedback_path, const std::string& out_path) {
     std::fprintf(stderr, "dnsight: cannot read %s\n", feedback_path.c_str());
     return 1;
   }
-  auto store = FeedbackStore::Open(feedback_path);
+  auto store = FeedbackStore::Open(feedback_path, /*read_only=*/true);
   if (!store.ok()) {
     std::fprintf(stderr, "dnsight: %s\n", store.status().ToString().c_str());
     return 1;

@@ -41,10 +41,18 @@ OpsRuntime::Totals OpsRuntime::ReadTotals() const {
 void OpsRuntime::Start() {
   last_totals_ = std::make_unique<Totals>(ReadTotals());
   sampler_ = std::thread([this] { SampleLoop(); });
+  if (remediator_ != nullptr) remediation_worker_ = std::thread([this] { RemediationLoop(); });
 }
 
 void OpsRuntime::Stop() {
   if (stop_.exchange(true)) return;
+  if (monitor_ != nullptr) DrainPending();
+  {
+    std::lock_guard lock(remediation_mu_);
+    remediation_stop_ = true;
+  }
+  remediation_cv_.notify_all();
+  if (remediation_worker_.joinable()) remediation_worker_.join();
   { std::lock_guard lock(sleep_mu_); }
   sleep_cv_.notify_all();
   if (sampler_.joinable()) sampler_.join();
@@ -286,8 +294,8 @@ std::string OpsRuntime::MetricsText() const {
       m.Sample("dnsight_alerts_open", {{"severity", sev}, {"state", st}},
                static_cast<double>(open[{sev, st}]));
   m.Family("dnsight_alert_transitions_total", T::kCounter,
-           "Alert lifecycle changes by class and kind (opened, repeat, severity, reopened, "
-           "suppressed, unsuppressed, resolved, auto_resolved).");
+           "Alert lifecycle changes by class; state is the change (opened, repeat, severity, "
+           "reopened, suppressed, unsuppressed, resolved, auto_resolved).");
   if (transitions_ != nullptr)
     for (const auto& [k, n] : transitions_->counts())
       m.Sample("dnsight_alert_transitions_total", {{"class", k.first}, {"state", k.second}},
@@ -331,6 +339,13 @@ std::string OpsRuntime::MetricsText() const {
     for (const auto& [k, n] : actions_by_kind_)
       m.Sample("dnsight_remediation_actions_total", {{"action", k.first}, {"outcome", k.second}},
                static_cast<double>(n));
+    {
+      std::lock_guard queue_lock(remediation_mu_);
+      m.Family("dnsight_remediation_queue_dropped_total", T::kCounter,
+               "Alerting decisions not offered to remediation because its queue was full.");
+      m.Sample("dnsight_remediation_queue_dropped_total",
+               static_cast<double>(remediation_dropped_));
+    }
     m.Family("dnsight_remediation_audit_errors_total", T::kCounter, "Audit records not written.");
     m.Sample("dnsight_remediation_audit_errors_total",
              static_cast<double>(remediator_->audit_errors()));
@@ -361,9 +376,9 @@ std::string OpsRuntime::MetricsText() const {
         if (std::isfinite(h.values[i]))
           m.Sample("dnsight_host_feature", {{"node", h.node}, {"feature", names[i]}}, h.values[i]);
   }
-  if (in_.api != nullptr) {
+  if (const HttpApiCounters* api = api_counters_.load()) {
     m.Family("dnsight_api_requests_total", T::kCounter, "HTTP API requests served.");
-    m.Sample("dnsight_api_requests_total", static_cast<double>(in_.api->requests.load()));
+    m.Sample("dnsight_api_requests_total", static_cast<double>(api->requests.load()));
   }
   return m.text();
 }

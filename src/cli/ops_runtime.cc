@@ -172,10 +172,49 @@ void OpsRuntime::Release(const Decision& d) {
       ctx.last_change = c->kind + " " + c->id;
     }
   }
-  const ActionOutcome o = remediator_->Handle(d, ctx);
-  std::lock_guard lock(tally_mu_);
-  ++actions_by_kind_[{o.action.empty() ? "none" : o.action,
-                      std::string(RemediationOutcomeName(o.outcome))}];
+  // Runbooks and their precondition probes take seconds: they run on the remediation
+  // worker, never on the row path (which holds the ingest lock).
+  std::lock_guard lock(remediation_mu_);
+  if (remediation_queue_.size() >= kRemediationQueueCapacity) {
+    ++remediation_dropped_;  // counted on /metrics; the alert itself still fires
+    return;
+  }
+  remediation_queue_.emplace_back(d, std::move(ctx));
+  remediation_cv_.notify_one();
+}
+
+void OpsRuntime::RemediationLoop() {
+  while (true) {
+    std::pair<Decision, RemediationContext> job;
+    {
+      std::unique_lock lock(remediation_mu_);
+      remediation_cv_.wait(lock, [&] { return remediation_stop_ || !remediation_queue_.empty(); });
+      if (remediation_queue_.empty()) return;  // stopping, and drained
+      job = std::move(remediation_queue_.front());
+      remediation_queue_.pop_front();
+    }
+    const ActionOutcome o = remediator_->Handle(job.first, job.second);
+    std::lock_guard lock(tally_mu_);
+    ++actions_by_kind_[{o.action.empty() ? "none" : o.action,
+                        std::string(RemediationOutcomeName(o.outcome))}];
+  }
+}
+
+void OpsRuntime::DrainPending() {
+  // End of input: every producer is done, so every held decision goes in, in order.
+  std::lock_guard lock(producers_mu_);
+  int64_t newest = 0;
+  for (int64_t t : producer_newest_) newest = std::max(newest, t);
+  for (auto& [ts, p] : pending_) {
+    newest = std::max(newest, ts);
+    if (p.cleared) {
+      lifecycle_->OnCleared(p.decision.klass, p.decision.view, p.decision.entity, p.decision.ts_ns);
+    } else {
+      Release(p.decision);
+    }
+  }
+  pending_.clear();
+  if (newest > 0) lifecycle_->Advance(newest);
 }
 
 void OpsRuntime::AdvanceLifecycle() {
@@ -187,16 +226,16 @@ void OpsRuntime::AdvanceLifecycle() {
   constexpr int64_t kIdleWallNs = 30'000'000'000;
   const int64_t wall = clock_.NowNs();
   std::lock_guard lock(producers_mu_);
-  int64_t newest[2] = {0, 0};  // dns, web
+  int64_t newest[kProducers] = {0, 0, 0};  // dns, web, host
   const auto& per = monitor_->per_view();
   for (size_t v = 0; v < per.size(); ++v) {
     const std::string& b = cfg_.views[v].builtin;
-    const int idx = b.empty() ? 0 : b == "web" ? 1 : -1;
+    const int idx = b.empty() ? 0 : b == "web" ? 1 : 2;
     if (idx >= 0)
       newest[idx] = std::max(newest[idx], per[v].newest.load(std::memory_order_relaxed));
   }
   int64_t t = INT64_MAX, any = 0;
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < kProducers; ++i) {
     if (newest[i] == 0) continue;
     if (newest[i] != producer_newest_[i]) {
       producer_newest_[i] = newest[i];
@@ -237,6 +276,9 @@ void OpsRuntime::Escalate(const Decision& d, const ActionOutcome& o) {
     // One page per scope and class per hour: the audit log keeps every escalation.
     std::lock_guard lock(tally_mu_);
     ++escalations_;
+    if (last_escalation_.size() >= 10'000)  // forget scopes quiet for an hour
+      std::erase_if(last_escalation_,
+                    [&](const auto& kv) { return d.ts_ns - kv.second >= 3'600'000'000'000; });
     int64_t& last = last_escalation_[d.klass + "|" + d.entity];
     if (last != 0 && d.ts_ns - last < 3'600'000'000'000) return;
     last = d.ts_ns;
@@ -292,7 +334,7 @@ Status OpsRuntime::Feedback(std::string_view decision_id, std::string_view body,
                             std::string_view user, std::string* out) {
   dnsight::Feedback f;
   if (Status s = ParseFeedbackJson(body, decision_id, &f); !s.ok()) return s;
-  if (f.user.empty()) f.user = std::string(user);
+  f.user = std::string(user);  // the authenticated caller, whatever the body says
   f.ts_ns = clock_.NowNs();
   // Tie the verdict to the decision, so its label outlives the decision log's ring.
   std::optional<Decision> decision;
@@ -313,7 +355,8 @@ Status OpsRuntime::Feedback(std::string_view decision_id, std::string_view body,
   if (f.verdict == Verdict::kSuppress) {
     Decision key = *decision;
     const int64_t for_ns = f.suppress_for_ns > 0 ? f.suppress_for_ns : 4 * 3'600'000'000'000;
-    lifecycle_->Silence(lifecycle_->GroupKey(key), lifecycle_->now_ns() + for_ns,
+    const int64_t from = std::max(lifecycle_->now_ns(), decision->ts_ns);
+    lifecycle_->Silence(lifecycle_->GroupKey(key), from + for_ns,
                         "suppressed by " + f.user + (f.note.empty() ? "" : ": " + f.note));
   }
   AppendFeedbackJson(f, out);

@@ -60,7 +60,6 @@ struct OpsInputs {
   const HostingRunner* hosting = nullptr;
   const ChangeEvents* changes = nullptr;
   const DecisionLog* decisions = nullptr;
-  const HttpApiCounters* api = nullptr;
 };
 
 class OpsRuntime : public OperationsView {
@@ -73,9 +72,12 @@ class OpsRuntime : public OperationsView {
 
   // REQUIRES: before Start.
   void Attach(const OpsInputs& inputs) { in_ = inputs; }
+  // The API's request counters, once it runs (it starts after everything else).
+  void AttachApiCounters(const HttpApiCounters* counters) { api_counters_.store(counters); }
   // Starts the statistics sampler.
   void Start();
-  // Stops sampling and drains alert deliveries (bounded).
+  // End of input: releases every held decision, lets the remediation worker finish its
+  // queue, stops sampling and drains alert deliveries (bounded).
   void Stop();
 
   // A RowSink that watches rows on their way to `next` (see the header comment).
@@ -139,11 +141,14 @@ class OpsRuntime : public OperationsView {
     std::map<std::pair<std::string, std::string>, uint64_t> counts_;
   };
   TransitionCounter* transitions_ = nullptr;  // owned by the dispatcher
-  void Release(const Decision& d);            // into the lifecycle and the remediator
+  void Release(const Decision& d);            // into the lifecycle and the remediation queue
+  void RemediationLoop();
+  void DrainPending();
 
   const EngineConfig& cfg_;
   const Clock& clock_;
   OpsInputs in_;
+  std::atomic<const HttpApiCounters*> api_counters_{nullptr};
   std::unique_ptr<AlertDispatcher> dispatcher_;
   std::unique_ptr<AlertLifecycle> lifecycle_;
   std::unique_ptr<FeedbackStore> feedback_;
@@ -164,10 +169,20 @@ class OpsRuntime : public OperationsView {
     Decision decision;  // for a clear: klass, view, entity and ts_ns only
     bool cleared = false;
   };
-  std::mutex producers_mu_;                  // guards the producer times and pending_
-  std::multimap<int64_t, Pending> pending_;  // by event time
-  int64_t producer_newest_[2] = {0, 0};      // DNS, web: newest row time seen
-  int64_t producer_moved_wall_[2] = {0, 0};  // wall time it last moved
+  std::mutex producers_mu_;                              // guards the producer times and pending_
+  std::multimap<int64_t, Pending> pending_;              // by event time
+  static constexpr int kProducers = 3;                   // DNS, web, host views
+  int64_t producer_newest_[kProducers] = {0, 0, 0};      // newest row time seen
+  int64_t producer_moved_wall_[kProducers] = {0, 0, 0};  // wall time it last moved
+
+  // Remediation runs on its own worker (runbooks take seconds).
+  static constexpr size_t kRemediationQueueCapacity = 1000;
+  mutable std::mutex remediation_mu_;
+  std::condition_variable remediation_cv_;
+  std::deque<std::pair<Decision, RemediationContext>> remediation_queue_;
+  bool remediation_stop_ = false;
+  uint64_t remediation_dropped_ = 0;  // queue full; guarded by remediation_mu_
+  std::thread remediation_worker_;
 
   // Live statistics: one sample per interval, the last hour.
   static constexpr int kSampleIntervalS = 5;

@@ -7,14 +7,15 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
-#include "cli/api_setup.h"
 #include "act/alert_config.h"
 #include "act/remediation_policy.h"
+#include "cli/api_setup.h"
 #include "cli/ops_runtime.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
@@ -144,6 +145,7 @@ int RunCommand(const RunOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  SystemClock clock;  // first, so it outlives everything that borrows it
   EngineConfig cfg;
   std::vector<std::unique_ptr<DnsSource>> sources;
   std::unique_ptr<JsonLinesRowSink> json_sink;
@@ -158,7 +160,6 @@ int RunCommand(const RunOptions& options) {
   std::unique_ptr<LockedRowSink> locked;
   std::unique_ptr<HostingRunner> hosting;
   RowSink* sink = nullptr;
-  SystemClock clock;
   try {
     cfg = LoadConfig(options.config_path);
     if (options.threads > 0) cfg.engine.threads = options.threads;
@@ -234,12 +235,6 @@ int RunCommand(const RunOptions& options) {
       store_sink = std::make_unique<StoreRowSink>(store.offline.get(), store.online.get(), sink,
                                                   cfg.store.offline_partition_ns);
       sink = store_sink.get();
-      if (!options.backfill && !cfg.api.listen.empty()) {
-        auto started = RunningApi::Start(cfg, store, clock, detector ? &decision_log : nullptr,
-                                         detector ? &changes : nullptr, ops.get());
-        if (!started.ok()) throw std::runtime_error(started.status().ToString());
-        api = std::move(started.value());
-      }
     } else if (!cfg.api.listen.empty()) {
       throw ConfigError(options.config_path + ": api needs a 'store' section");
     }
@@ -266,9 +261,21 @@ int RunCommand(const RunOptions& options) {
   for (const auto& s : sources) sinks.push_back(&pipeline.AddSource(s->Describe()));
 
   ops->Attach({&pipeline, &sources, store_sink.get(), detector.get(), hosting.get(),
-               detector ? &changes : nullptr, detector ? &decision_log : nullptr,
-               api ? &api->counters() : nullptr});
+               detector ? &changes : nullptr, detector ? &decision_log : nullptr});
   ops->Start();
+  // The API starts last: its threads read everything wired above.
+  if (store.registry && !options.backfill && !cfg.api.listen.empty()) {
+    auto started = RunningApi::Start(cfg, store, clock, detector ? &decision_log : nullptr,
+                                     detector ? &changes : nullptr, ops.get());
+    if (!started.ok()) {
+      std::fprintf(stderr, "dnsight: %s\n", started.status().ToString().c_str());
+      ops->Stop();
+      (void)pipeline_owner.release();
+      return 2;
+    }
+    api = std::move(started.value());
+    ops->AttachApiCounters(&api->counters());
+  }
   if (hosting) hosting->Start();
 
   std::mutex stop_mu;
@@ -278,12 +285,21 @@ int RunCommand(const RunOptions& options) {
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
+    {
+      std::lock_guard lock(stop_mu);
+      if (done) return;
+      std::fprintf(stderr, "dnsight: signal %d, stopping sources\n", sig);
+      for (auto& s : sources) s->RequestStop();
+      if (hosting) hosting->RequestStop();
+      stop_requested = true;
+      stop_cv.notify_all();
+    }
+    // A second signal while the first one's orderly shutdown runs ends the process now.
+    sigwait(&signals, &sig);
     std::lock_guard lock(stop_mu);
     if (done) return;
-    std::fprintf(stderr, "dnsight: signal %d, stopping sources\n", sig);
-    for (auto& s : sources) s->RequestStop();
-    stop_requested = true;
-    stop_cv.notify_all();
+    std::fprintf(stderr, "dnsight: second signal %d, exiting without draining\n", sig);
+    std::_Exit(130);
   });
 
   // Processing-time ticks let quiet live input close its panes (engine.idle_advance).

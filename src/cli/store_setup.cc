@@ -1,5 +1,6 @@
 #include "cli/store_setup.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -89,6 +90,14 @@ Status SelectViews(const std::string& names, EngineConfig* cfg) {
       }
     }
     if (!found) return Status::NotFound("no view '" + name + "' in " + cfg->path);
+  }
+  // The built-in hosting views belong to the web and hosts inputs, which still run: keep
+  // them, so their rows always have a view to land in.
+  for (const auto& v : cfg->views) {
+    if (v.builtin.empty()) continue;
+    const bool named = std::any_of(kept.begin(), kept.end(),
+                                   [&](const FeatureView& k) { return k.name == v.name; });
+    if (!named) kept.push_back(v);
   }
   cfg->views = std::move(kept);
   return Status::Ok();

@@ -63,7 +63,8 @@ struct DetectorSink::Rule {
   std::optional<GbtModel> gbt;
   std::string model_name, model_version;
   int64_t evidence_ns = 0;
-  std::string name;  // "<class>/<view>/<kind>", the metrics label
+  std::string name;   // "<class>/<view>/<kind>", the metrics label
+  uint32_t view = 0;  // index of the view it reads
   ScoreMonitor monitor;
   mutable std::mutex top_mu;
   std::map<std::string, uint64_t, std::less<>> top_feature_counts;
@@ -88,6 +89,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
                                                            RowSink* next, Emit emit) {
   std::unique_ptr<DetectorSink> sink(new DetectorSink(cfg, changes, next, std::move(emit)));
   sink->rules_by_view_.resize(cfg.views.size());
+  sink->newest_by_view_.assign(cfg.views.size(), INT64_MIN);
   for (const auto& rc : cfg.detect.rules) {
     auto rule = std::make_unique<Rule>();
     rule->cfg = &rc;
@@ -171,6 +173,7 @@ Result<std::unique_ptr<DetectorSink>> DetectorSink::Create(const EngineConfig& c
     for (const auto& f : rc.features) all += '|' + f;
     if (rule->model_version.empty())
       rule->model_version = Hex64(XXH3_64bits(all.data(), all.size()));
+    rule->view = static_cast<uint32_t>(vi);
     sink->rules_by_view_[vi].push_back(rule.get());
     sink->rules_.push_back(std::move(rule));
   }
@@ -282,8 +285,12 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
   counters_.rows_scored.fetch_add(1, std::memory_order_relaxed);
   rule.monitor.Observe(rc.kind == "baseline" ? monitored : score, rc.threshold);
   if (!anomalous) {
-    if (st.active && on_cleared_) on_cleared_(rc.klass, view.name, entity, ts);
-    st.active = false;
+    if (st.active) {
+      st.active = false;
+      // The alert is per class: it clears only when no rule of the class still holds.
+      if (on_cleared_ && !ClassActive(rc.klass, row.view, entity))
+        on_cleared_(rc.klass, view.name, entity, ts);
+    }
     return;
   }
   if (st.active && ts - st.last_notified < cfg_.detect.renotify_ns) return;
@@ -316,7 +323,8 @@ void DetectorSink::Score(Rule& rule, const FeatureView& view, const FeatureRow& 
   d.evidence_from_ns = ts - rule.evidence_ns;
   d.evidence_to_ns = ts;
   d.alert = true;
-  const std::string key = rc.klass + '|' + entity + '|' + std::to_string(ts);
+  // The rule is part of the id: two rules of one class on one entity are two decisions.
+  const std::string key = rule.name + '|' + entity + '|' + std::to_string(ts);
   d.id = "dec-" + Hex64(XXH3_64bits(key.data(), key.size()));
   if (changes_ != nullptr) {
     const std::string scope[] = {entity};
@@ -359,8 +367,22 @@ std::vector<DetectorRuleReport> DetectorSink::RuleReports() const {
   return out;
 }
 
-void DetectorSink::Expire(int64_t now_ns) {
+bool DetectorSink::ClassActive(const std::string& klass, uint32_t view,
+                               const std::string& entity) const {
+  for (const Rule* r : rules_by_view_[view]) {
+    if (r->cfg->klass != klass) continue;
+    const auto it = r->entities.find(entity);
+    if (it != r->entities.end() && it->second.active) return true;
+  }
+  return false;
+}
+
+void DetectorSink::Expire() {
+  // Each rule against its own view's newest time: inputs run on different clocks (a
+  // replayed DNS capture beside live scrapes).
   for (auto& rule : rules_) {
+    const int64_t now_ns = newest_by_view_[rule->view];
+    if (now_ns == INT64_MIN) continue;
     const int64_t idle = std::max<int64_t>(2 * rule->cfg->period_ns, 3'600'000'000'000);
     for (auto it = rule->entities.begin(); it != rule->entities.end();) {
       if (it->second.last_seen < now_ns - idle) {
@@ -375,19 +397,18 @@ void DetectorSink::Expire(int64_t now_ns) {
 
 void DetectorSink::WriteRows(const std::vector<FeatureView>& views,
                              std::span<const FeatureRow> rows) {
-  int64_t newest = INT64_MIN;
   for (const FeatureRow& row : rows) {
-    newest = std::max(newest, row.window_end_ns);
     if (row.view >= rules_by_view_.size()) continue;
+    newest_by_view_[row.view] = std::max(newest_by_view_[row.view], row.window_end_ns);
     const auto& rules = rules_by_view_[row.view];
     if (rules.empty()) continue;
     const std::string entity = views[row.view].EntityText(row.entity_key);
     for (Rule* rule : rules) Score(*rule, views[row.view], row, entity);
   }
   rows_since_expiry_ += rows.size();
-  if (rows_since_expiry_ >= kExpiryEveryRows && newest != INT64_MIN) {
+  if (rows_since_expiry_ >= kExpiryEveryRows) {
     rows_since_expiry_ = 0;
-    Expire(newest);
+    Expire();
   }
   if (next_ != nullptr) next_->WriteRows(views, rows);
 }

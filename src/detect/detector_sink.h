@@ -25,8 +25,9 @@
 // period) plus a few bytes; entities idle for two periods are dropped, and at most
 // max_entities_per_rule are tracked (new ones beyond are counted and skipped).
 //
-// Thread-safety: WriteRows runs on the pipeline's writer thread only; counters() may be
-// read from any thread.
+// Thread-safety: WriteRows is called by one thread at a time (the pipeline's writer, or
+// the hosting threads, serialized by a LockedRowSink); counters() and RuleReports() may
+// be read from any thread.
 #pragma once
 
 #include <atomic>
@@ -101,7 +102,8 @@ class DetectorSink : public RowSink {
   DetectorSink(const EngineConfig& cfg, const ChangeEvents* changes, RowSink* next, Emit emit);
   // `entity` is view.EntityText(row.entity_key), computed once per row for all its rules.
   void Score(Rule& rule, const FeatureView& view, const FeatureRow& row, const std::string& entity);
-  void Expire(int64_t now_ns);
+  void Expire();
+  bool ClassActive(const std::string& klass, uint32_t view, const std::string& entity) const;
 
   const EngineConfig& cfg_;
   const ChangeEvents* changes_;
@@ -110,6 +112,7 @@ class DetectorSink : public RowSink {
   Cleared on_cleared_;
   std::vector<std::unique_ptr<Rule>> rules_;
   std::vector<std::vector<Rule*>> rules_by_view_;
+  std::vector<int64_t> newest_by_view_;  // newest window end seen per view (expiry clock)
   uint64_t rows_since_expiry_ = 0;
   DetectorCounters counters_;
 };

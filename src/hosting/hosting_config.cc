@@ -15,7 +15,12 @@ int64_t DurationOf(const YamlNode& n, bool allow_zero = false) {
 void ParseWebConfig(const YamlNode& n, WebConfig* out) {
   n.OnlyKeys({"logs", "pane", "windows", "watermark_delay", "max_entities"});
   WebFeatureOptions& f = out->features;
-  if (n.Has("pane")) f.pane_ns = DurationOf(n["pane"]);
+  if (n.Has("pane")) {
+    f.pane_ns = DurationOf(n["pane"]);
+    // Windows over 1m hop on minute boundaries, which must be pane ends.
+    if (60'000'000'000 % f.pane_ns != 0)
+      n["pane"].Fail("the pane must divide 1m (e.g. 5s, 10s, 15s, 30s, 1m)");
+  }
   if (n.Has("watermark_delay")) f.watermark_delay_ns = DurationOf(n["watermark_delay"], true);
   if (n.Has("max_entities"))
     f.max_entities = static_cast<size_t>(n["max_entities"].Int(1, 10'000'000));

@@ -41,9 +41,15 @@ HostingRunner::HostingRunner(const EngineConfig& cfg, RowSink& sink, const Clock
   service_view_ = ViewIndex(cfg, "web_service");
   node_view_ = ViewIndex(cfg, "web_node");
   host_view_ = ViewIndex(cfg, "host");
-  if (!cfg.web.logs.empty())
+  // Without its views (a config built by hand), an input has nowhere to write: it is off.
+  const bool web_views = service_view_ != UINT32_MAX && node_view_ != UINT32_MAX;
+  if (!cfg.web.logs.empty() && !web_views)
+    std::fprintf(stderr, "dnsight: web logs ignored: the web_service/web_node views are missing\n");
+  if (!cfg.web.logs.empty() && web_views)
     web_ = std::make_unique<WebFeatureEngine>(cfg.web.features, service_view_, node_view_);
   for (const auto& l : cfg.web.logs) {
+    if (!web_) break;
+    followed_logs_ = followed_logs_ || l.follow;
     auto src = std::make_unique<LogSource>();
     src->cfg = l;
     src->counters.name = "web:" + l.path;
@@ -84,7 +90,7 @@ void HostingRunner::Start() {
         std::vector<FeatureRow> rows;
         {
           std::lock_guard lock(web_mu_);
-          if (live()) {
+          if (followed_logs_) {
             web_->IdleAdvance(clock_.NowNs(), &rows);
           } else {
             web_->Advance(&rows);
@@ -112,9 +118,13 @@ void HostingRunner::RunLog(LogSource& src) {
       ++src.counters.lines;
       Status s;
       int64_t ts = 0;
+      // A time far ahead of the wall clock would drag the watermark with it and make
+      // every real request late: refused and counted.
+      const int64_t latest = clock_.NowNs() + kMaxFutureNs;
       if (src.cfg.error_log) {
         WebErrorEvent e;
         s = ParseNginxErrorLine(line, src.cfg.utc_offset_s, &e);
+        if (s.ok() && e.ts_ns > latest) s = Status::InvalidArgument("future_time");
         if (s.ok()) {
           ts = e.ts_ns;
           web_->AddError(e, src.cfg.service, src.cfg.node);
@@ -122,6 +132,7 @@ void HostingRunner::RunLog(LogSource& src) {
       } else {
         WebRequest r;
         s = ParseAccessLine(line, src.cfg.format, &r);
+        if (s.ok() && r.ts_ns > latest) s = Status::InvalidArgument("future_time");
         if (s.ok()) {
           ts = r.ts_ns;
           web_->Add(r, src.cfg.service, src.cfg.node);
@@ -175,9 +186,16 @@ void HostingRunner::ScrapeOnce(size_t target) {
   client.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
   std::string body;
   bool too_big = false;
+  // A target that trickles its body must not hold the scraper (or shutdown) for long.
+  const auto deadline = std::chrono::steady_clock::now() + 2 * timeout;
+  bool too_slow = false;
   const auto res = client.Get(path, [&](const char* data, size_t len) {
     if (body.size() + len > cfg_.hosts.max_body_bytes) {
       too_big = true;
+      return false;
+    }
+    if (stop_.load() || std::chrono::steady_clock::now() > deadline) {
+      too_slow = true;
       return false;
     }
     body.append(data, len);
@@ -190,6 +208,7 @@ void HostingRunner::ScrapeOnce(size_t target) {
     ++scrape_counters_[target].malformed[reason];
   };
   if (too_big) return fail("body_too_large");
+  if (too_slow) return fail(stop_.load() ? "stopped" : "too_slow");
   if (!res) return fail("unreachable");
   if (res->status != 200) return fail("http_" + std::to_string(res->status));
   auto snap = std::make_unique<HostSnapshot>();
@@ -230,6 +249,10 @@ void HostingRunner::Flush(std::vector<FeatureRow>& rows) {
 
 void HostingRunner::WaitForFiles() {
   while (files_running_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+void HostingRunner::RequestStop() {
+  for (auto& src : logs_) src->follower->RequestStop();
 }
 
 void HostingRunner::Finish() {

@@ -7,8 +7,9 @@
 //   hosts.targets one scraper thread: every interval, GET each target's /metrics, parse
 //                 the exposition, derive host features against the previous scrape, and
 //                 write one "host" row per node
-//   a ticker      every 250 ms closes the web panes the watermark passed (and, for
-//                 followed logs, advances a quiet watermark by processing time)
+//   a ticker      every 250 ms closes the web panes the watermark passed (and, when a
+//                 log is followed, advances a quiet watermark by processing time)
+// Lines stamped more than a day ahead of the wall clock are refused ("future_time").
 //
 // The runner remembers the newest host features per node and which nodes served each
 // service (HostContext), for the decision join.
@@ -60,12 +61,14 @@ class HostingRunner {
   HostingRunner(const HostingRunner&) = delete;
   HostingRunner& operator=(const HostingRunner&) = delete;
 
-  bool enabled() const { return !cfg_.web.logs.empty() || !cfg_.hosts.targets.empty(); }
+  bool enabled() const { return !logs_.empty() || !cfg_.hosts.targets.empty(); }
   // True when it reads something that never ends by itself (followed logs, scrapes).
   bool live() const;
   void Start();
   // Waits for unfollowed logs to reach their end (returns at once if there are none).
   void WaitForFiles();
+  // Makes every log reader return soon (a signal); WaitForFiles then returns. Thread-safe.
+  void RequestStop();
   // Stops followers and the scraper, closes every web pane and writes the last rows.
   void Finish();
 
@@ -94,6 +97,9 @@ class HostingRunner {
   std::vector<std::unique_ptr<LogSource>> logs_;
   std::vector<std::thread> log_threads_;
   std::atomic<int> files_running_{0};  // unfollowed logs still reading
+  bool followed_logs_ = false;         // some log is followed: quiet time advances the watermark
+  // Access or error lines stamped further ahead of the wall clock are refused.
+  static constexpr int64_t kMaxFutureNs = 86'400'000'000'000;
 
   mutable std::mutex host_mu_;  // guards hosts_ and the scrape counters
   std::map<std::string, NodeHostFeatures> hosts_;

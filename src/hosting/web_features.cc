@@ -145,14 +145,14 @@ WebFeatureEngine::Entity* WebFeatureEngine::Find(int view, std::string_view key)
   return map.emplace(std::string(key), std::make_unique<Entity>()).first->second.get();
 }
 
-void WebFeatureEngine::Fold(int view, std::string_view key, int64_t ts, const WebRequest* r,
+bool WebFeatureEngine::Fold(int view, std::string_view key, int64_t ts, const WebRequest* r,
                             bool tls_error) {
   Entity* e = Find(view, key);
-  if (e == nullptr) return;
+  if (e == nullptr) return false;
   Pane& p = e->panes[FloorTo(ts, options_.pane_ns)];
   if (tls_error) {
     ++p.tls_failures;
-    return;
+    return true;
   }
   ++p.requests;
   if (r->status >= 400 && r->status < 500) ++p.s4xx;
@@ -182,6 +182,7 @@ void WebFeatureEngine::Fold(int view, std::string_view key, int64_t ts, const We
     ++p.response_sized;
     p.response_size_sum += static_cast<double>(r->bytes_sent);
   }
+  return true;
 }
 
 void WebFeatureEngine::Add(const WebRequest& r, std::string_view service, std::string_view node) {
@@ -205,9 +206,10 @@ void WebFeatureEngine::Add(const WebRequest& r, std::string_view service, std::s
                .first;
     ++it->second;
   }
-  if (!svc.empty()) Fold(0, svc, r.ts_ns, &r, false);
+  const bool svc_admitted = !svc.empty() && Fold(0, svc, r.ts_ns, &r, false);
   if (!nd.empty()) Fold(1, nd, r.ts_ns, &r, false);
-  if (!svc.empty() && !nd.empty()) {
+  // Links only for admitted services: the Host header is the client's to choose.
+  if (svc_admitted && !nd.empty()) {
     auto& nodes = nodes_by_service_[std::string(svc)];
     auto it = nodes.find(nd);
     if (it == nodes.end()) {

@@ -23,9 +23,10 @@
 // every entity with data inside the longest window emits one row per view, windows
 // merged from their panes. Windows up to 1m slide with every pane; longer ones hop once
 // per minute (computed when a pane ends on a minute boundary, as the DNS engine's
-// coarse windows do), which keeps a row's cost to about one 1m window of merges. A request for a pane already closed is late: it is counted
-// (late_dropped) and not folded in. Entities with no pane inside the longest window are
-// evicted. At most max_entities per view; requests for new ones beyond that are counted.
+// coarse windows do), which keeps a row's cost to about one 1m window of merges. A request for a
+// pane already closed is late: it is counted (late_dropped) and not folded in. Entities with no
+// pane inside the longest window are evicted. At most max_entities per view; requests for new ones
+// beyond that are counted.
 //
 // The engine also remembers which nodes served each service recently (NodesFor), which
 // the decision join uses to attach host features to a service's decisions.
@@ -106,7 +107,8 @@ class WebFeatureEngine {
   struct Pane;
   struct Entity;
   Entity* Find(int view, std::string_view key);
-  void Fold(int view, std::string_view key, int64_t ts, const WebRequest* r, bool tls_error);
+  // False when the entity was refused (max_entities).
+  bool Fold(int view, std::string_view key, int64_t ts, const WebRequest* r, bool tls_error);
   void ClosePane(int64_t end_ns, std::vector<FeatureRow>* rows);
   void FillRow(Entity& e, int64_t end_ns, std::vector<double>* values);
 

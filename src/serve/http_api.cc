@@ -501,7 +501,8 @@ struct HttpApi::Impl {
     });
   }
 
-  // Prometheus scrapes without a token, like /v1/health: counters, not feature values.
+  // Prometheus scrapes without a token, like /v1/health: operational counters and host
+  // health gauges, no DNS feature values. Keep the listen address private accordingly.
   void Metrics(const httplib::Request&, httplib::Response& res) {
     api.counters_.requests.fetch_add(1, std::memory_order_relaxed);
     if (api.ops_ == nullptr) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/time_util.h"
 #include "dnsight/clock.h"
 #include "engine/view_shard.h"
 #include "unit/temp_dir.h"
@@ -52,10 +53,13 @@ TEST(HostingRunner, AccessLogRowsAndMalformedLinesAreCountedAndSampled) {
     out << "192.0.2.1 - - [99/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"ua\"\n";
     out << "complete garbage\n";
     out << std::string(100 * 1024, 'x') << "\n";  // over the 64 KiB line limit
+    // Stamped years ahead of the (manual) wall clock: refused, so it cannot drag the
+    // watermark along and make every real request late.
+    out << "192.0.2.1 - - [01/Jan/2199:00:00:00 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"ua\"\n";
   }
   EngineConfig cfg = ParseConfig("web:\n  logs:\n    - {path: " + log + "}\nviews: []\n", "t.yaml");
   CollectingSink sink;
-  ManualClock clock(0);
+  ManualClock clock(*ParseRfc3339("2026-11-23T12:00:00Z"));
   HostingRunner runner(cfg, sink, clock);
   ASSERT_TRUE(runner.enabled());
   EXPECT_FALSE(runner.live());
@@ -67,11 +71,12 @@ TEST(HostingRunner, AccessLogRowsAndMalformedLinesAreCountedAndSampled) {
   const HostingSourceCounters* c = Find(counters, "web:" + log);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->parsed, 20u);
-  // The bad date, the garbage line (too short to be a log line) and the oversize line.
+  // The bad date, the garbage line (too short to be a log line), the oversize line and
+  // the line from the future.
   const std::map<std::string, uint64_t, std::less<>> want = {
-      {"bad_time", 1}, {"line_too_long", 1}, {"truncated", 1}};
+      {"bad_time", 1}, {"future_time", 1}, {"line_too_long", 1}, {"truncated", 1}};
   EXPECT_EQ(c->malformed, want);
-  EXPECT_EQ(sink.dead.size(), 3u);
+  EXPECT_EQ(sink.dead.size(), 4u);
   // One pane (10:00:00-10:00:10) for one service and one node: one row each, 5/20 = 0.25.
   ASSERT_EQ(sink.rows.size(), 2u);
   const auto& names = cfg.views[sink.rows[0].view].feature_names;
