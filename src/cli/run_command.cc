@@ -16,7 +16,7 @@
 #include "act/alert_config.h"
 #include "act/remediation_policy.h"
 #include "cli/api_setup.h"
-#include "cli/ops_runtime.h"
+#include "serve/ops_runtime.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
 #include "detect/detector_sink.h"

@@ -1,7 +1,7 @@
 // OperationsView: what the HTTP API serves about operations — alerts, remediation
 // actions, live statistics, Prometheus metrics — and where operator feedback goes. The
 // runtime that owns the alert lifecycle, the remediator and the feedback store
-// implements it (src/cli/ops_runtime.h); the API only formats requests and answers.
+// implements it (src/serve/ops_runtime.h); the API only formats requests and answers.
 //
 // Thread-safety: every method is called from API threads, concurrently with the engine.
 #pragma once

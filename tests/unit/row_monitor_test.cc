@@ -1,6 +1,6 @@
 // RowMonitor: per-view counts of rows, values, nulls and schema errors, the newest window
 // end, forwarding down the chain, and the after-rows callback.
-#include "cli/row_monitor.h"
+#include "engine/row_monitor.h"
 
 #include <gtest/gtest.h>
 

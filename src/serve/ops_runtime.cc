@@ -1,4 +1,4 @@
-#include "cli/ops_runtime.h"
+#include "serve/ops_runtime.h"
 
 #include <algorithm>
 #include <chrono>
@@ -49,6 +49,8 @@ bool IsBuiltinView(const EngineConfig& cfg, const std::string& name, const char*
   return false;
 }
 
+constexpr int64_t kDefaultSuppressNs = 4 * 3'600'000'000'000;  // feedback.h: "default 4h"
+
 }  // namespace
 
 OpsRuntime::OpsRuntime(const EngineConfig& cfg, const Clock& clock) : cfg_(cfg), clock_(clock) {}
@@ -72,6 +74,19 @@ Result<std::unique_ptr<OpsRuntime>> OpsRuntime::Create(const EngineConfig& cfg,
   auto feedback = FeedbackStore::Open(cfg.ops.feedback);
   if (!feedback.ok()) return feedback.status();
   ops->feedback_ = std::move(feedback.value());
+  // Suppressions given before a restart still hold: re-apply those not yet over, in the
+  // event time of the decision they judged.
+  for (const dnsight::Feedback& f : ops->feedback_->All()) {
+    if (f.verdict != Verdict::kSuppress || f.entity.empty()) continue;
+    const int64_t for_ns = f.suppress_for_ns > 0 ? f.suppress_for_ns : kDefaultSuppressNs;
+    if (f.ts_ns + for_ns <= clock.NowNs()) continue;
+    Decision key;
+    key.klass = f.klass;
+    key.view = f.view;
+    key.entity = f.entity;
+    ops->lifecycle_->Silence(ops->lifecycle_->GroupKey(key), f.decision_ts_ns + for_ns,
+                             "suppressed by " + f.user + (f.note.empty() ? "" : ": " + f.note));
+  }
   if (!cfg.ops.remediation_policy.empty()) {
     ops->policy_ = std::make_unique<RemediationPolicy>(
         RemediationPolicy::LoadFile(cfg.ops.remediation_policy));
@@ -354,7 +369,7 @@ Status OpsRuntime::Feedback(std::string_view decision_id, std::string_view body,
   if (Status s = feedback_->Record(f); !s.ok()) return s;
   if (f.verdict == Verdict::kSuppress) {
     Decision key = *decision;
-    const int64_t for_ns = f.suppress_for_ns > 0 ? f.suppress_for_ns : 4 * 3'600'000'000'000;
+    const int64_t for_ns = f.suppress_for_ns > 0 ? f.suppress_for_ns : kDefaultSuppressNs;
     const int64_t from = std::max(lifecycle_->now_ns(), decision->ts_ns);
     lifecycle_->Silence(lifecycle_->GroupKey(key), from + for_ns,
                         "suppressed by " + f.user + (f.note.empty() ? "" : ": " + f.note));

@@ -1,9 +1,9 @@
 // OpsRuntime's statistics: the 5-second samples behind /v1/stats and the /metrics text.
 #include <cmath>
 
-#include "cli/ops_runtime.h"
 #include "common/time_util.h"
 #include "engine/row_writer.h"
+#include "serve/ops_runtime.h"
 #include "serve/prom_exposition.h"
 
 namespace dnsight {
