@@ -135,7 +135,7 @@ struct Pipeline::Impl {
   EventNormalizer normalizer;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<std::unique_ptr<SourceSink>> sources;
-  std::mutex sources_mu;
+  mutable std::mutex sources_mu;
   bool threaded;
 
   std::shared_ptr<DnsEventBatch> batch = std::make_shared<DnsEventBatch>();
@@ -396,9 +396,23 @@ PipelineCounters Pipeline::counters() const {
 }
 
 std::vector<SourceCounters> Pipeline::source_counters() const {
+  std::lock_guard lock(impl_->sources_mu);
   std::vector<SourceCounters> out;
   for (const auto& s : impl_->sources) out.push_back(s->counters_);
   return out;
+}
+
+PipelineCounters Pipeline::IngestCounters() const {
+  std::lock_guard lock(impl_->sources_mu);
+  PipelineCounters c;
+  const PipelineCounters& m = impl_->counters;
+  c.observations = m.observations;
+  c.events = m.events;
+  c.late_admitted = m.late_admitted;
+  c.late_dropped = m.late_dropped;
+  c.out_of_range = m.out_of_range;
+  c.rejected = m.rejected;
+  return c;
 }
 
 }  // namespace dnsight

@@ -88,8 +88,14 @@ class Pipeline {
   // Flushes all batches and closes every pane (end of input).
   void Finish();
 
+  // Everything, shard state included. REQUIRES: Finish() has returned (the shards' state
+  // is read without synchronization).
   PipelineCounters counters() const;
+  // Per source. Thread-safe: takes the sources' mutex, so any thread may call it live.
   std::vector<SourceCounters> source_counters() const;
+  // The ingest-side counters only (observations, events, late, out of range, rejected):
+  // thread-safe, for live monitoring; rows, entities and state are left at zero.
+  PipelineCounters IngestCounters() const;
 
  private:
   class SourceSink;

@@ -231,14 +231,14 @@ std::string OpsRuntime::MetricsText() const {
   }
 
   if (in_.pipeline != nullptr) {
-    const PipelineCounters c = in_.pipeline->counters();
-    m.Family("dnsight_engine_entities", T::kGauge, "Live entities in the DNS engine's state.");
-    m.Sample("dnsight_engine_entities", static_cast<double>(c.entities));
-    m.Family("dnsight_engine_evictions_total", T::kCounter, "Idle entities evicted.");
-    m.Sample("dnsight_engine_evictions_total", static_cast<double>(c.evictions));
+    // Live: only the ingest side (the shards' state belongs to their threads).
+    const PipelineCounters c = in_.pipeline->IngestCounters();
     m.Family("dnsight_engine_rejected_total", T::kCounter, "Events rejected at normalization.");
     for (const auto& [reason, n] : c.rejected)
       m.Sample("dnsight_engine_rejected_total", {{"reason", reason}}, static_cast<double>(n));
+    m.Family("dnsight_engine_out_of_range_total", T::kCounter,
+             "Events outside engine.accept_from/to (backfill ranges).");
+    m.Sample("dnsight_engine_out_of_range_total", static_cast<double>(c.out_of_range));
   }
   if (in_.store != nullptr) {
     const StoreSinkCounters s = in_.store->counters();
