@@ -7,17 +7,12 @@ namespace dnsight {
 namespace {
 
 void Field(const char* key, const std::string& value, std::string* out) {
-  out->push_back('"');
-  out->append(key);
-  out->append("\":");
-  AppendJsonString(value, out);
+  AppendJsonMember(key, value, out);
   out->push_back(',');
 }
 
 void TimeField(const char* key, int64_t ns, std::string* out) {
-  out->push_back('"');
-  out->append(key);
-  out->append("\":");
+  AppendJsonKey(key, out);
   if (ns == 0) {
     out->append("null,");
     return;

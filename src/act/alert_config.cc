@@ -10,10 +10,6 @@ namespace {
 
 using Node = YamlNode;
 
-int64_t Duration(const Node& n, bool allow_zero = false) {
-  return n.Duration(allow_zero);
-}
-
 std::string HttpUrl(const Node& n) {
   const std::string url = n.Str();
   if (!ParseHttpEndpoint(url))
@@ -25,9 +21,9 @@ std::string HttpUrl(const Node& n) {
 void ParseHttp(const Node& n, HttpSinkOptions* h) {
   if (!n.Has("url")) n.Fail("a " + n["kind"].Str() + " sink needs 'url'");
   h->url = HttpUrl(n["url"]);
-  if (n.Has("timeout")) h->connect_timeout_ns = h->read_timeout_ns = Duration(n["timeout"]);
-  if (n.Has("connect_timeout")) h->connect_timeout_ns = Duration(n["connect_timeout"]);
-  if (n.Has("read_timeout")) h->read_timeout_ns = Duration(n["read_timeout"]);
+  if (n.Has("timeout")) h->connect_timeout_ns = h->read_timeout_ns = n["timeout"].Duration();
+  if (n.Has("connect_timeout")) h->connect_timeout_ns = n["connect_timeout"].Duration();
+  if (n.Has("read_timeout")) h->read_timeout_ns = n["read_timeout"].Duration();
   if (n.Has("ca_file")) h->ca_file = n["ca_file"].Str();
 }
 
@@ -42,7 +38,7 @@ AlertSinkSpec ParseSink(const Node& n) {
                 "ca_file", "dashboard_url"});
     ParseHttp(n, &s.alertmanager.http);
     if (n.Has("resolve_timeout"))
-      s.alertmanager.resolve_timeout_ns = Duration(n["resolve_timeout"]);
+      s.alertmanager.resolve_timeout_ns = n["resolve_timeout"].Duration();
     if (n.Has("dashboard_url")) s.alertmanager.dashboard_url = HttpUrl(n["dashboard_url"]);
   } else if (s.kind == "webhook") {
     n.OnlyKeys({"kind", "url", "token_env", "timeout", "connect_timeout", "read_timeout", "ca_file",
@@ -88,7 +84,7 @@ AlertConfig ParseAlertConfig(const YamlNode& n) {
               "queue_capacity", "max_attempts", "retry_backoff", "max_open_alerts", "sinks"});
   AlertConfig c;
   AlertOptions& o = c.options;
-  if (n.Has("group_wait")) o.group_wait_ns = Duration(n["group_wait"], true);
+  if (n.Has("group_wait")) o.group_wait_ns = n["group_wait"].Duration(true);
   if (n.Has("group_by")) {
     const Node g = n["group_by"];
     o.group_by = AlertGroupBy{false, false, false, false};
@@ -108,10 +104,10 @@ AlertConfig ParseAlertConfig(const YamlNode& n) {
       *flag = true;
     }
   }
-  if (n.Has("dedup_window")) o.dedup_window_ns = Duration(n["dedup_window"], true);
-  if (n.Has("resolve_after")) o.resolve_after_ns = Duration(n["resolve_after"]);
-  if (n.Has("repeat_interval")) o.repeat_interval_ns = Duration(n["repeat_interval"]);
-  if (n.Has("refresh_interval")) o.refresh_interval_ns = Duration(n["refresh_interval"], true);
+  if (n.Has("dedup_window")) o.dedup_window_ns = n["dedup_window"].Duration(true);
+  if (n.Has("resolve_after")) o.resolve_after_ns = n["resolve_after"].Duration();
+  if (n.Has("repeat_interval")) o.repeat_interval_ns = n["repeat_interval"].Duration();
+  if (n.Has("refresh_interval")) o.refresh_interval_ns = n["refresh_interval"].Duration(true);
   if (n.Has("min_notify_severity")) {
     const std::string s = n["min_notify_severity"].Str();
     const auto sev = ParseAlertSeverity(s);
@@ -135,7 +131,7 @@ AlertConfig ParseAlertConfig(const YamlNode& n) {
     c.dispatch.queue_capacity = static_cast<size_t>(n["queue_capacity"].Int(1, 1 << 20));
   if (n.Has("max_attempts"))
     c.dispatch.max_attempts = static_cast<int>(n["max_attempts"].Int(1, 100));
-  if (n.Has("retry_backoff")) c.dispatch.retry_backoff_ns = Duration(n["retry_backoff"]);
+  if (n.Has("retry_backoff")) c.dispatch.retry_backoff_ns = n["retry_backoff"].Duration();
   if (n.Has("sinks")) {
     const Node s = n["sinks"];
     s.ExpectSequence();

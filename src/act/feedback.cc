@@ -51,10 +51,8 @@ uint64_t& CountFor(FeedbackCounts& c, Verdict v) {
 }
 
 void Field(const char* key, const std::string& value, std::string* out) {
-  out->append(",\"");
-  out->append(key);
-  out->append("\":");
-  AppendJsonString(value, out);
+  out->push_back(',');
+  AppendJsonMember(key, value, out);
 }
 
 }  // namespace

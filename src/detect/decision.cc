@@ -7,14 +7,11 @@ namespace dnsight {
 namespace {
 
 void Key(const char* k, std::string* out) {
-  out->push_back('"');
-  out->append(k);
-  out->append("\":");
+  AppendJsonKey(k, out);
 }
 
 void Str(const char* k, const std::string& v, std::string* out) {
-  Key(k, out);
-  AppendJsonString(v, out);
+  AppendJsonMember(k, v, out);
   out->push_back(',');
 }
 

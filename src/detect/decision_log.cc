@@ -5,7 +5,7 @@
 namespace dnsight {
 
 void DecisionLog::Append(const Decision& d) {
-  Entry e{d.ts_ns, d.klass, {}};
+  Entry e{d.ts_ns, d.klass, d.id, {}};
   AppendDecisionJson(d, &e.json);
   std::lock_guard lock(mu_);
   ring_.push_back(std::move(e));
@@ -24,6 +24,13 @@ std::vector<std::string> DecisionLog::Recent(int64_t since_ns, std::string_view 
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+std::optional<std::string> DecisionLog::FindJson(std::string_view id) const {
+  std::lock_guard lock(mu_);
+  for (auto it = ring_.rbegin(); it != ring_.rend(); ++it)
+    if (it->id == id) return it->json;
+  return std::nullopt;
 }
 
 uint64_t DecisionLog::appended() const {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,15 @@ class DecisionLog {
   // JSON objects of decisions with ts >= since_ns (and of class `klass` unless empty),
   // oldest first, at most `limit` (the newest ones when more match).
   std::vector<std::string> Recent(int64_t since_ns, std::string_view klass, size_t limit) const;
+  // The JSON of the newest kept decision with this id, if it is still in the ring.
+  std::optional<std::string> FindJson(std::string_view id) const;
   uint64_t appended() const;
 
  private:
   struct Entry {
     int64_t ts_ns;
     std::string klass;
+    std::string id;
     std::string json;
   };
   size_t capacity_;

@@ -23,10 +23,6 @@ using Node = YamlNode;
   throw ConfigError(message);
 }
 
-int64_t Duration(const Node& n, bool allow_zero = false) {
-  return n.Duration(allow_zero);
-}
-
 EventPredicate ParsePredicate(const Node& field_node, const std::string& field_name,
                               const Node& value) {
   EventPredicate p;
@@ -191,8 +187,8 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
       v.allowed_roles.push_back(r);
     }
   }
-  if (n.Has("ttl")) v.ttl_ns = Duration(n["ttl"]);
-  if (n.Has("retention")) v.retention_ns = Duration(n["retention"]);
+  if (n.Has("ttl")) v.ttl_ns = n["ttl"].Duration();
+  if (n.Has("retention")) v.retention_ns = n["retention"].Duration();
   if (!n.Has("entity")) n.Fail("missing 'entity'");
   const std::string entity = n["entity"].Str();
   if (!ParseEntityKind(entity, &v.entity))
@@ -208,7 +204,7 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
   const Node w = n["windows"];
   w.ExpectSequence();
   for (size_t i = 0; i < w.size(); ++i) {
-    const int64_t d = Duration(w.At(i));
+    const int64_t d = w.At(i).Duration();
     const int64_t step = d > engine.fine_window_limit_ns ? engine.coarse_pane_ns : engine.pane_ns;
     if (d % step != 0)
       w.At(i).Fail("window " + FormatDuration(d) + " is not a multiple of its pane (" +
@@ -245,8 +241,8 @@ FeatureView ParseView(const Node& n, const EngineOptions& engine) {
                            "delta_1d, slope)");
         if (t.Has("alpha")) ft.spec.alpha = t["alpha"].Double();
         if (t.Has("points")) ft.spec.window_points = static_cast<int>(t["points"].Int(2, 10000));
-        if (t.Has("period")) ft.spec.period_ns = Duration(t["period"]);
-        if (t.Has("step")) ft.spec.step_ns = Duration(t["step"]);
+        if (t.Has("period")) ft.spec.period_ns = t["period"].Duration();
+        if (t.Has("step")) ft.spec.step_ns = t["step"].Duration();
         v.transforms.push_back(ft);
       }
     }
@@ -323,13 +319,13 @@ void ParseEngine(const Node& n, EngineOptions* e) {
               "queue_batches"});
   if (n.Has("max_entities_per_view"))
     e->max_entities_per_view = static_cast<size_t>(n["max_entities_per_view"].Int(1, 1LL << 40));
-  if (n.Has("idle_advance")) e->idle_advance_ns = Duration(n["idle_advance"], true);
+  if (n.Has("idle_advance")) e->idle_advance_ns = n["idle_advance"].Duration(true);
   if (n.Has("threads")) e->threads = static_cast<int>(n["threads"].Int(1, 256));
-  if (n.Has("pane")) e->pane_ns = Duration(n["pane"]);
-  if (n.Has("coarse_pane")) e->coarse_pane_ns = Duration(n["coarse_pane"]);
-  if (n.Has("fine_window_limit")) e->fine_window_limit_ns = Duration(n["fine_window_limit"]);
-  if (n.Has("watermark_delay")) e->watermark_delay_ns = Duration(n["watermark_delay"], true);
-  if (n.Has("allowed_lateness")) e->allowed_lateness_ns = Duration(n["allowed_lateness"], true);
+  if (n.Has("pane")) e->pane_ns = n["pane"].Duration();
+  if (n.Has("coarse_pane")) e->coarse_pane_ns = n["coarse_pane"].Duration();
+  if (n.Has("fine_window_limit")) e->fine_window_limit_ns = n["fine_window_limit"].Duration();
+  if (n.Has("watermark_delay")) e->watermark_delay_ns = n["watermark_delay"].Duration(true);
+  if (n.Has("allowed_lateness")) e->allowed_lateness_ns = n["allowed_lateness"].Duration(true);
   if (n.Has("batch_size")) e->batch_size = static_cast<size_t>(n["batch_size"].Int(1, 1 << 20));
   if (n.Has("queue_batches"))
     e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));
@@ -366,7 +362,7 @@ void ParseStore(const Node& n, StoreConfig* s) {
   }
   if (n.Has("offline")) s->offline = n["offline"].Bool();
   if (n.Has("offline_partition")) {
-    s->offline_partition_ns = Duration(n["offline_partition"]);
+    s->offline_partition_ns = n["offline_partition"].Duration();
     if (s->offline_partition_ns % 60'000'000'000 != 0)
       n["offline_partition"].Fail("must be a whole number of minutes");
   }
@@ -434,8 +430,8 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
     c.ExpectSequence();
     for (size_t i = 0; i < c.size(); ++i) d->changes.push_back(c.At(i).Str());
   }
-  if (n.Has("renotify")) d->renotify_ns = Duration(n["renotify"]);
-  if (n.Has("deploy_context")) d->deploy_context_ns = Duration(n["deploy_context"], true);
+  if (n.Has("renotify")) d->renotify_ns = n["renotify"].Duration();
+  if (n.Has("deploy_context")) d->deploy_context_ns = n["deploy_context"].Duration(true);
   if (n.Has("max_entities_per_rule"))
     d->max_entities_per_rule = static_cast<size_t>(n["max_entities_per_rule"].Int(1, 1LL << 32));
   if (!n.Has("rules")) return;
@@ -527,8 +523,8 @@ void ParseDetect(const Node& n, const std::vector<FeatureView>& views, DetectCon
         need_feature(r.Has("window") ? r["window"] : r["kind"],
                      std::string(base) + "_" + rc.window);
     }
-    if (r.Has("period")) rc.period_ns = Duration(r["period"], true);
-    if (r.Has("slot")) rc.slot_ns = Duration(r["slot"]);
+    if (r.Has("period")) rc.period_ns = r["period"].Duration(true);
+    if (r.Has("slot")) rc.slot_ns = r["slot"].Duration();
     if (rc.period_ns % rc.slot_ns != 0) r["period"].Fail("must be a multiple of 'slot'");
     if (r.Has("min_points")) rc.min_points = static_cast<int>(r["min_points"].Int(1, 100000));
     rc.scope_kind = r.Has("scope") ? r["scope"].Str() : std::string(EntityKindName(view->entity));

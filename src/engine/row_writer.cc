@@ -29,6 +29,17 @@ void CloseOutput(FILE* f) {
 
 }  // namespace
 
+void AppendJsonKey(std::string_view key, std::string* out) {
+  out->push_back('"');
+  out->append(key);
+  out->append("\":");
+}
+
+void AppendJsonMember(std::string_view key, std::string_view value, std::string* out) {
+  AppendJsonKey(key, out);
+  AppendJsonString(value, out);
+}
+
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (char ch : s) {

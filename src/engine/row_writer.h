@@ -8,9 +8,9 @@
 // Dead letter:  {"source":"jsonl:x","reason":"bad_json","size":123,"sample":"<text or hex>"}
 //
 // Each output is its own file ("-" is stdout). All outputs are flushed after each block
-// of rows (one closed pane), on Flush() and at destruction. Thread-safety: WriteRows may be called from a writer thread while
-// WriteLate / WriteDeadLetter are called from the ingest thread; each output has its own
-// buffer, and two outputs must not name the same file.
+// of rows (one closed pane), on Flush() and at destruction. Thread-safety: WriteRows may be called
+// from a writer thread while WriteLate / WriteDeadLetter are called from the ingest thread; each
+// output has its own buffer, and two outputs must not name the same file.
 #pragma once
 
 #include <cstdio>
@@ -52,5 +52,9 @@ class JsonLinesRowSink : public RowSink {
 void AppendJsonString(std::string_view s, std::string* out);
 // Shortest round-trip form; NaN and infinities as null.
 void AppendJsonNumber(double v, std::string* out);
+// `"key":` — the key is written as given (callers pass fixed names, never input).
+void AppendJsonKey(std::string_view key, std::string* out);
+// `"key":"value"` with the value escaped.
+void AppendJsonMember(std::string_view key, std::string_view value, std::string* out);
 
 }  // namespace dnsight

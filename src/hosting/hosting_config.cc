@@ -4,24 +4,18 @@
 #include "hosting/host_metrics.h"
 
 namespace dnsight {
-namespace {
-
-int64_t DurationOf(const YamlNode& n, bool allow_zero = false) {
-  return n.Duration(allow_zero);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void ParseWebConfig(const YamlNode& n, WebConfig* out) {
   n.OnlyKeys({"logs", "pane", "windows", "watermark_delay", "max_entities"});
   WebFeatureOptions& f = out->features;
   if (n.Has("pane")) {
-    f.pane_ns = DurationOf(n["pane"]);
+    f.pane_ns = n["pane"].Duration();
     // Windows over 1m hop on minute boundaries, which must be pane ends.
     if (60'000'000'000 % f.pane_ns != 0)
       n["pane"].Fail("the pane must divide 1m (e.g. 5s, 10s, 15s, 30s, 1m)");
   }
-  if (n.Has("watermark_delay")) f.watermark_delay_ns = DurationOf(n["watermark_delay"], true);
+  if (n.Has("watermark_delay")) f.watermark_delay_ns = n["watermark_delay"].Duration(true);
   if (n.Has("max_entities"))
     f.max_entities = static_cast<size_t>(n["max_entities"].Int(1, 10'000'000));
   if (n.Has("windows")) {
@@ -29,7 +23,7 @@ void ParseWebConfig(const YamlNode& n, WebConfig* out) {
     w.ExpectSequence();
     f.windows_ns.clear();
     for (size_t i = 0; i < w.size(); ++i) {
-      const int64_t d = DurationOf(w.At(i));
+      const int64_t d = w.At(i).Duration();
       if (d % f.pane_ns != 0)
         w.At(i).Fail("window " + FormatDuration(d) + " is not a multiple of the pane (" +
                      FormatDuration(f.pane_ns) + ")");
@@ -69,8 +63,8 @@ void ParseWebConfig(const YamlNode& n, WebConfig* out) {
 
 void ParseHostsConfig(const YamlNode& n, HostsConfig* out) {
   n.OnlyKeys({"targets", "interval", "timeout", "max_body_bytes", "degraded"});
-  if (n.Has("interval")) out->interval_ns = DurationOf(n["interval"]);
-  if (n.Has("timeout")) out->timeout_ns = DurationOf(n["timeout"]);
+  if (n.Has("interval")) out->interval_ns = n["interval"].Duration();
+  if (n.Has("timeout")) out->timeout_ns = n["timeout"].Duration();
   if (n.Has("max_body_bytes"))
     out->max_body_bytes = static_cast<size_t>(n["max_body_bytes"].Int(1024, 1LL << 30));
   if (!n.Has("targets")) n.Fail("missing 'targets'");

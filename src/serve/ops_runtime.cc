@@ -354,10 +354,9 @@ Status OpsRuntime::Feedback(std::string_view decision_id, std::string_view body,
   // Tie the verdict to the decision, so its label outlives the decision log's ring.
   std::optional<Decision> decision;
   if (in_.decisions != nullptr) {
-    for (const auto& json : in_.decisions->Recent(INT64_MIN, {}, 100'000)) {
-      if (json.find("\"id\":\"" + f.decision_id + "\"") == std::string::npos) continue;
+    if (const auto json = in_.decisions->FindJson(f.decision_id)) {
       Decision d;
-      if (ParseDecisionLine(json, &d).ok()) decision = d;
+      if (ParseDecisionLine(*json, &d).ok()) decision = d;
     }
   }
   if (!decision) return Status::NotFound("no recent decision " + f.decision_id);
