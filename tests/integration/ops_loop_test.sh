@@ -145,6 +145,15 @@ DNSIGHT_TOKEN=ops-secret "$dnsight" feedback give --api "$api" "$2" reclassify -
   || fail "feedback give"
 code=$(curl -s -o "$dir/body" -w '%{http_code}' -H "$T" -d '{"verdict":"accept"}' "$api/v1/decisions/dec-0000000000000000/feedback")
 [ "$code" = 404 ] || fail "unknown decision -> $code"
+# Garbage at the operations endpoints: a clear 400, nothing stored.
+for req in "$api/v1/alerts?state=bogus" "$api/v1/alerts?limit=abc" "$api/v1/actions?limit=-1"; do
+  code=$(curl -s -o "$dir/body" -w '%{http_code}' -H "$R" "$req")
+  [ "$code" = 400 ] && grep -q '"error"' "$dir/body" || fail "$req -> $code $(cat "$dir/body")"
+done
+for body in 'not json' '{"verdict":"maybe"}' '{"verdict":"reclassify"}' '{"verdict":"suppress","suppress_for":"999d"}'; do
+  code=$(curl -s -o "$dir/body" -w '%{http_code}' -H "$T" -d "$body" "$api/v1/decisions/$1/feedback")
+  [ "$code" = 400 ] && grep -q '"error"' "$dir/body" || fail "feedback '$body' -> $code $(cat "$dir/body")"
+done
 [ "$(wc -l <"$dir/out/feedback.jsonl")" -eq 2 ] || fail "feedback file"
 
 # /metrics: valid exposition, with the families the dashboards use.
