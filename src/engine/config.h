@@ -11,11 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <optional>
 
 #include "common/yaml_node.h"
 #include "features/feature_view.h"
@@ -63,8 +62,8 @@ struct EngineOptions {
   // it are counted as out_of_range and not aggregated.
   int64_t accept_from_ns = INT64_MIN;
   int64_t accept_to_ns = INT64_MAX;
-  size_t batch_size = 4096;
-  size_t queue_batches = 64;  // per shard; the reader blocks when a shard falls behind
+  size_t batch_size = 32768;  // larger batches give longer per-entity runs (fewer calls)
+  size_t queue_batches = 8;   // per shard; the reader blocks when a shard falls behind
 };
 
 struct OutputOptions {
@@ -135,9 +134,9 @@ struct DetectRuleConfig {
   // The smallest rate the binomial error assumes: a per-entity median of a rare event
   // (2 % typos) is often 0, which would make one event look impossible.
   double binomial_floor = 0.05;
-  std::string require_feature;        // a volume guard, e.g. queries_1m
-  double require_min = 0;             // ... which must be >= this
-  std::string window = "5m";          // tunnelling: the window suffix it reads
+  std::string require_feature;             // a volume guard, e.g. queries_1m
+  double require_min = 0;                  // ... which must be >= this
+  std::string window = "5m";               // tunnelling: the window suffix it reads
   int64_t period_ns = 86'400'000'000'000;  // baseline seasonality (0 = none)
   int64_t slot_ns = 3'600'000'000'000;
   int min_points = 30;     // baseline warm-up, in vectors
@@ -161,8 +160,8 @@ struct DetectConfig {
 // by the alert lifecycle's own parser (src/act), so it is kept as a located YAML node.
 struct OperationsConfig {
   std::optional<YamlNode> alerts;
-  std::string remediation_policy;  // a policy file (examples/remediation.yaml); "" = off
-  std::string remediation_audit;   // the hash-chained audit log of every action
+  std::string remediation_policy;    // a policy file (examples/remediation.yaml); "" = off
+  std::string remediation_audit;     // the hash-chained audit log of every action
   bool remediation_execute = false;  // false: every action is a dry run, whatever the policy
   std::string feedback;              // JSON lines of operator feedback; "" = in memory
 };

@@ -64,7 +64,11 @@ void DDSketch::Add(double value) {
     return;
   }
   if (value == kInf) return;
-  const int32_t idx = IndexOf(value);
+  if (value != last_value_) {
+    last_value_ = value;
+    last_index_ = IndexOf(value);
+  }
+  const int32_t idx = last_index_;
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), idx,
                              [](const Bucket& b, int32_t i) { return b.index < i; });
   if (it != buckets_.end() && it->index == idx) {
@@ -115,7 +119,15 @@ void DDSketch::Merge(const DDSketch& other) {
     return;
   }
   if (other.count_ == 0) return;
-  std::vector<Bucket> merged;
+  if (count_ == 0) {
+    // Merging into an empty sketch (the first pane of a window) is a copy; assignment
+    // reuses this sketch's bucket storage.
+    *this = other;
+    return;
+  }
+  // Merged into a per-thread buffer, then swapped in: the old buckets become the buffer.
+  thread_local std::vector<Bucket> merged;
+  merged.clear();
   merged.reserve(buckets_.size() + other.buckets_.size());
   size_t i = 0, j = 0;
   while (i < buckets_.size() || j < other.buckets_.size()) {
@@ -131,7 +143,7 @@ void DDSketch::Merge(const DDSketch& other) {
       ++j;
     }
   }
-  buckets_ = std::move(merged);
+  buckets_.swap(merged);
   CollapseLowest();
   count_ = SatAdd(count_, other.count_);
   zero_count_ = SatAdd(zero_count_, other.zero_count_);

@@ -92,6 +92,9 @@ class DDSketch {
   double min_;
   double max_;
   std::vector<Bucket> buckets_;  // sorted by index, counts > 0
+  // The last value added and its bucket index: repeated values (TTLs, sizes) skip the log.
+  double last_value_ = -1;
+  int32_t last_index_ = 0;
 };
 
 }  // namespace dnsight

@@ -137,6 +137,10 @@ double HyperLogLog::Estimate() const {
 
 void HyperLogLog::Merge(const HyperLogLog& other) {
   if (&other == this || other.empty()) return;  // union with itself changes nothing
+  if (empty()) {
+    *this = other;  // the first pane of a window: a copy, reusing this sketch's storage
+    return;
+  }
   if (other.registers_.empty()) {
     for (uint64_t h : other.sparse_)
       if (h != 0) AddHash(h);

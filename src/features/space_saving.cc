@@ -44,6 +44,14 @@ SpaceSaving::SpaceSaving(int capacity)
     : capacity_(static_cast<uint32_t>(std::clamp(capacity, 1, kMaxCapacity))) {}
 
 int32_t SpaceSaving::Find(std::string_view key, uint64_t hash) const {
+  if (!indexed()) {
+    // A few counters: a scan of their hashes beats the index and needs no upkeep.
+    for (size_t s = 0; s < slots_.size(); ++s) {
+      const Slot& slot = slots_[s];
+      if (slot.hash == hash && slot.key == key) return static_cast<int32_t>(s);
+    }
+    return -1;
+  }
   if (index_.empty()) return -1;
   const size_t mask = index_.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -55,6 +63,7 @@ int32_t SpaceSaving::Find(std::string_view key, uint64_t hash) const {
 }
 
 void SpaceSaving::IndexInsert(int32_t slot) {
+  if (!indexed()) return;
   const size_t mask = index_.size() - 1;
   size_t i = slots_[static_cast<size_t>(slot)].hash & mask;
   while (index_[i] >= 0) i = (i + 1) & mask;
@@ -62,6 +71,7 @@ void SpaceSaving::IndexInsert(int32_t slot) {
 }
 
 void SpaceSaving::IndexErase(int32_t slot) {
+  if (!indexed()) return;
   // Linear probing with backward-shift deletion (no tombstones).
   const size_t mask = index_.size() - 1;
   size_t i = slots_[static_cast<size_t>(slot)].hash & mask;
@@ -126,7 +136,8 @@ void SpaceSaving::HeapSiftDown(size_t pos) {
 void SpaceSaving::Add(std::string_view key) {
   key = Clip(key);
   const uint64_t hash = HashKey(key);
-  if (index_.empty()) index_.assign(IndexSizeFor(capacity_), -1);
+  if (indexed() && index_.empty()) index_.assign(IndexSizeFor(capacity_), -1);
+  if (heap_stale_) RebuildHeap();
   total_ = SatAdd(total_, 1);
   const int32_t found = Find(key, hash);
   if (found >= 0) {
@@ -168,8 +179,11 @@ void SpaceSaving::Add(std::string_view key) {
 }
 
 uint64_t SpaceSaving::min_count() const {
-  if (slots_.size() < capacity_ || heap_.empty()) return 0;
-  return heap_[0].count;
+  if (slots_.size() < capacity_ || slots_.empty()) return 0;
+  if (!heap_stale_) return heap_[0].count;
+  uint64_t m = slots_[0].count;
+  for (const Slot& s : slots_) m = std::min(m, s.count);
+  return m;
 }
 
 std::vector<SpaceSaving::Counter> SpaceSaving::TopK() const {
@@ -202,8 +216,22 @@ double SpaceSaving::Hhi() const {
 
 void SpaceSaving::Rebuild(std::vector<Slot> slots) {
   slots_ = std::move(slots);
-  index_.assign(IndexSizeFor(capacity_), -1);
+  RebuildIndex();
+  RebuildHeap();
+}
+
+void SpaceSaving::RebuildIndex() {
+  if (!indexed()) return;
+  if (index_.size() != IndexSizeFor(capacity_)) {
+    index_.assign(IndexSizeFor(capacity_), -1);
+  } else {
+    std::fill(index_.begin(), index_.end(), -1);
+  }
   for (size_t i = 0; i < slots_.size(); ++i) IndexInsert(static_cast<int32_t>(i));
+}
+
+void SpaceSaving::RebuildHeap() {
+  heap_stale_ = false;
   heap_.resize(slots_.size());
   heap_pos_.resize(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -220,27 +248,48 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
     return;
   }
   if (other.total_ == 0) return;
+  if (total_ == 0) {
+    // Merging into an empty summary (the first pane of a window) is a copy: the same
+    // counters, and a heap that orders them by the same total order. Assignment reuses
+    // this summary's buffers.
+    *this = other;
+    return;
+  }
   const uint64_t m_this = min_count();
   const uint64_t m_other = other.min_count();
-  std::vector<Slot> combined;
-  combined.reserve(slots_.size() + other.slots_.size());
+  // The combined counters are built in a per-thread buffer whose key strings keep their
+  // storage across merges, then swapped in; the old slots become the next buffer.
+  thread_local std::vector<Slot> combined;
+  size_t n = 0;
+  const auto put = [&](const Slot& s, uint64_t add_count, uint64_t add_error) {
+    if (n == combined.size()) combined.emplace_back();
+    Slot& c = combined[n++];
+    c.key.assign(s.key);
+    c.count = SatAdd(s.count, add_count);
+    c.error = SatAdd(s.error, add_error);
+    c.hash = s.hash;
+  };
   for (const Slot& s : slots_) {
     const int32_t o = other.Find(s.key, s.hash);
     const uint64_t add_count = o >= 0 ? other.slots_[static_cast<size_t>(o)].count : m_other;
     const uint64_t add_error = o >= 0 ? other.slots_[static_cast<size_t>(o)].error : m_other;
-    combined.push_back(Slot{s.key, SatAdd(s.count, add_count), SatAdd(s.error, add_error), s.hash});
+    put(s, add_count, add_error);
   }
   for (const Slot& s : other.slots_) {
     if (Find(s.key, s.hash) >= 0) continue;
-    combined.push_back(Slot{s.key, SatAdd(s.count, m_this), SatAdd(s.error, m_this), s.hash});
+    put(s, m_this, m_this);
   }
-  if (combined.size() > capacity_) {
-    std::nth_element(combined.begin(), combined.begin() + capacity_, combined.end(),
-                     HeavierFirst<Slot>);
-    combined.resize(capacity_);
+  const size_t keep = std::min<size_t>(n, capacity_);
+  if (n > keep) {
+    std::nth_element(combined.begin(), combined.begin() + static_cast<std::ptrdiff_t>(keep),
+                     combined.begin() + static_cast<std::ptrdiff_t>(n), HeavierFirst<Slot>);
   }
   total_ = SatAdd(total_, other.total_);
-  Rebuild(std::move(combined));
+  // slots_ takes the kept counters; the dropped ones and the old slots stay in the buffer.
+  slots_.resize(keep);
+  for (size_t i = 0; i < keep; ++i) std::swap(slots_[i], combined[i]);
+  RebuildIndex();
+  heap_stale_ = true;  // merges usually come in runs; the next Add rebuilds the heap
 }
 
 void SpaceSaving::Serialize(std::string* out) const {
@@ -275,7 +324,7 @@ Status SpaceSaving::Deserialize(std::string_view* in) {
   if ((n == 0) != (total == 0))
     return Status::InvalidArgument("topk: total inconsistent with counters");
   SpaceSaving fresh(static_cast<int>(capacity_));
-  fresh.index_.assign(IndexSizeFor(capacity_), -1);
+  if (fresh.indexed()) fresh.index_.assign(IndexSizeFor(capacity_), -1);
   fresh.slots_.reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t len, count, error;
@@ -312,6 +361,7 @@ size_t SpaceSaving::MemoryBytes() const {
 
 void SpaceSaving::Clear() {
   total_ = 0;
+  heap_stale_ = false;
   ClearKeepingSmallBuffer(slots_);
   ClearKeepingSmallBuffer(index_);
   ClearKeepingSmallBuffer(heap_);

@@ -23,7 +23,8 @@
 //     bound of the true HHI (untracked keys are left out, tracked ones are not
 //     overestimated) and exact while fewer than capacity distinct keys were seen.
 //
-// Memory: about capacity * (84 + key bytes) plus a 4-byte index of 2 * capacity slots.
+// Memory: about capacity * (84 + key bytes), plus a 4-byte index of 2 * capacity slots
+// above kLinearFindMax counters.
 // Keys longer than kMaxKeyBytes are truncated to that many bytes.
 //
 // Serialized form (version 1): u8 version, varint capacity, varint total, varint n, then
@@ -103,6 +104,12 @@ class SpaceSaving {
   void HeapSiftDown(size_t pos);
   void HeapSwap(size_t a, size_t b);
   void Rebuild(std::vector<Slot> slots);
+  void RebuildIndex();  // from slots_ (no-op when not indexed)
+  void RebuildHeap();   // from slots_
+  // Up to kLinearFindMax counters are found by scanning their hashes; larger summaries
+  // keep the open-addressing index.
+  static constexpr uint32_t kLinearFindMax = 32;
+  bool indexed() const { return capacity_ > kLinearFindMax; }
 
   uint32_t capacity_;
   uint64_t total_ = 0;
@@ -113,6 +120,7 @@ class SpaceSaving {
   // Min-heap of slots by (count, hash, key), and each slot's position in it.
   std::vector<HeapEntry> heap_;
   std::vector<int32_t> heap_pos_;
+  bool heap_stale_ = false;  // after a merge; rebuilt by the next Add
 };
 
 }  // namespace dnsight
