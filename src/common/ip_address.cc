@@ -20,8 +20,36 @@ IpAddress IpAddress::V6(const uint8_t* b16) {
   return a;
 }
 
+namespace {
+
+// Dotted-quad IPv4 as inet_pton(AF_INET) accepts it: four decimal octets in [0, 255],
+// no leading zeros, nothing else. False for anything else (the caller then falls back to
+// inet_pton, so this only has to be right when it says true).
+bool ParseDottedQuad(std::string_view t, uint8_t out[4]) {
+  size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (i >= t.size() || t[i] != '.') return false;
+      ++i;
+    }
+    const size_t start = i;
+    unsigned v = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && i - start < 3) {
+      v = v * 10 + static_cast<unsigned>(t[i] - '0');
+      ++i;
+    }
+    if (i == start || v > 255 || (i - start > 1 && t[start] == '0')) return false;
+    out[part] = static_cast<uint8_t>(v);
+  }
+  return i == t.size();
+}
+
+}  // namespace
+
 std::optional<IpAddress> IpAddress::Parse(std::string_view text) {
   if (text.empty() || text.size() > 45) return std::nullopt;
+  uint8_t quad[4];
+  if (text.size() <= 15 && ParseDottedQuad(text, quad)) return V4(quad);
   // inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass as an address.
   if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[64];

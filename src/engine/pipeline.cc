@@ -117,8 +117,12 @@ NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
   o.redaction = c.redaction;
   o.psl_cache_entries = 1 << 18;
   o.seen_domains_capacity = 1 << 20;
-  o.label_stats = o.first_seen = false;
+  o.label_stats = o.first_seen = o.registered_domain = false;
   for (const auto& v : c.views) {
+    o.registered_domain = o.registered_domain || v.entity == EntityKind::kRegisteredDomain ||
+                          v.UsesField(DnsField::kRegisteredDomain) ||
+                          v.UsesField(DnsField::kSubdomain) ||
+                          v.UsesField(DnsField::kSubdomainLength);
     o.score_names = o.score_names || v.UsesField(DnsField::kDgaScore);
     o.label_stats =
         o.label_stats || v.UsesField(DnsField::kLabelCount) || v.UsesField(DnsField::kLabelEntropy);

@@ -129,7 +129,8 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
       seen_capacity_(options.seen_domains_capacity),
       score_names_(options.score_names),
       label_stats_(options.label_stats),
-      first_seen_(options.first_seen || options.score_names) {}
+      first_seen_(options.first_seen || options.score_names),
+      registered_domain_(options.registered_domain || first_seen_) {}
 
 bool EventNormalizer::IsNewDomain(std::string_view rd) {
   if (rd.empty()) return false;
@@ -186,7 +187,7 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   const std::string_view name(dst, qname.size());
   e.qname_off = static_cast<uint32_t>(off);
   e.qname_len = static_cast<uint16_t>(qname.size());
-  e.rd_len = static_cast<uint16_t>(domains_.Find(name));
+  if (registered_domain_) e.rd_len = static_cast<uint16_t>(domains_.Find(name));
   if (label_stats_) LabelStats(name, &e.label_count, &e.label_entropy);
   // The name model learns from first sightings, so scoring needs them too.
   if (first_seen_) e.new_domain = IsNewDomain(name.substr(name.size() - e.rd_len));

@@ -6,7 +6,9 @@
 // character entropy; sets event time (query time, else response time) and latency;
 // redacts the client address; and marks the first sighting of each registered domain
 // (`new_domain`, from a bounded two-generation set, so "first" means "not seen in the
-// last ~seen_domains_capacity distinct domains").
+// last ~seen_domains_capacity distinct domains"). The derived fields (registered domain,
+// label statistics, first sighting, DGA score) are computed only when NormalizerOptions
+// asks for them; the pipeline asks for exactly what its views read.
 //
 // Thread-safety: not thread-safe; one per ingest thread. Output is deterministic for a
 // given input order, which is what makes multi-threaded runs equal single-threaded ones.
@@ -43,6 +45,9 @@ struct NormalizerOptions {
   // about 10% of the decode profile). Off: the fields keep their defaults (0, false).
   bool label_stats = true;
   bool first_seen = true;
+  // Find the registered domain (a public-suffix lookup, ~8% of a small view's profile).
+  // Off: rd_len stays 0 unless first_seen or score_names need it.
+  bool registered_domain = true;
 };
 
 // Registered-domain lookup with a bounded cache. Exposed for tests.
@@ -89,6 +94,7 @@ class EventNormalizer {
   bool score_names_;
   bool label_stats_;
   bool first_seen_;
+  bool registered_domain_;
   NameModel names_;
 };
 

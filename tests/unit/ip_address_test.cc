@@ -54,5 +54,22 @@ TEST(IpAddress, ParseAgreesWithInetPtonOnRandomStrings) {
   }
 }
 
+// Dotted quads take a fast path; these are mostly well-formed, with octets past 255,
+// leading zeros, and an extra or missing part now and then.
+TEST(IpAddress, ParseAgreesWithInetPtonOnDottedQuads) {
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 200'000; ++n) {
+    std::string t;
+    const int parts = 3 + static_cast<int>(rng() % 3);
+    for (int p = 0; p < parts; ++p) {
+      if (p > 0) t.push_back('.');
+      if (rng() % 16 == 0) t.push_back('0');
+      t += std::to_string(rng() % 300);
+    }
+    ExpectSame(t);
+    if (HasFatalFailure()) return;
+  }
+}
+
 }  // namespace
 }  // namespace dnsight
