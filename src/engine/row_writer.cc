@@ -80,6 +80,17 @@ void AppendJsonNumber(double v, std::string* out) {
     return;
   }
   char buf[32];
+  // Counts are most of the values: an integral value prints as its digits, which is what
+  // the shortest form below gives whenever it is no longer than the scientific form (below
+  // 1e5, or no trailing zero). -0 keeps its sign through the general path.
+  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+    const auto n = static_cast<int64_t>(v);
+    if ((n < 100000 && n > -100000) || n % 10 != 0) {
+      auto r = std::to_chars(buf, buf + sizeof buf, n);
+      out->append(buf, r.ptr);
+      return;
+    }
+  }
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, r.ptr);
 }
