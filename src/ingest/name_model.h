@@ -52,6 +52,7 @@ class NameModel {
   // 0 (plausible) .. 1 (looks algorithmically generated).
   double DgaScore(std::string_view label) const;
 
+  // Also the model version: every change to the model (Learn) increments it.
   uint64_t labels_learned() const { return labels_learned_; }
 
   // The label left of the public suffix: "example" for registered domain "example.co.uk".

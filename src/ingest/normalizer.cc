@@ -132,6 +132,23 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
       first_seen_(options.first_seen || options.score_names),
       registered_domain_(options.registered_domain || first_seen_) {}
 
+float EventNormalizer::CachedDgaScore(std::string_view label) {
+  if (label.size() > sizeof(ScoreSlot::label)) return static_cast<float>(names_.DgaScore(label));
+  if (score_cache_.empty()) score_cache_.resize(4096);
+  const uint64_t h = XXH3_64bits(label.data(), label.size());
+  ScoreSlot& slot = score_cache_[h & (score_cache_.size() - 1)];
+  const uint64_t version = names_.labels_learned();
+  if (slot.model_version == version && slot.hash == h && slot.len == label.size() &&
+      std::memcmp(slot.label, label.data(), label.size()) == 0)
+    return slot.score;
+  slot.hash = h;
+  slot.model_version = version;
+  slot.score = static_cast<float>(names_.DgaScore(label));
+  slot.len = static_cast<uint8_t>(label.size());
+  std::memcpy(slot.label, label.data(), label.size());
+  return slot.score;
+}
+
 bool EventNormalizer::IsNewDomain(std::string_view rd) {
   if (rd.empty()) return false;
   const uint64_t h = XXH3_64bits(rd.data(), rd.size());
@@ -205,7 +222,7 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   if (score_names_ && e.rd_len > 0) {
     // Score before learning, so a domain never vouches for itself.
     const std::string_view label = NameModel::RegisteredLabel(name.substr(name.size() - e.rd_len));
-    e.dga_score = static_cast<float>(names_.DgaScore(label));
+    e.dga_score = CachedDgaScore(label);
     if (e.new_domain && e.rcode == 0) names_.Learn(label);
   }
   batch->events.push_back(e);

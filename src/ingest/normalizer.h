@@ -86,6 +86,16 @@ class EventNormalizer {
 
  private:
   bool IsNewDomain(std::string_view rd);
+  // names_.DgaScore(label), remembered per label until the model learns again (a score
+  // depends only on the label and the model, so a remembered one is exact).
+  float CachedDgaScore(std::string_view label);
+  struct ScoreSlot {
+    uint64_t hash = 0;
+    uint64_t model_version = UINT64_MAX;  // labels_learned() when scored; MAX: empty
+    float score = 0;
+    uint8_t len = 0;
+    char label[43];
+  };
 
   ClientRedactor redactor_;
   RegisteredDomainFinder domains_;
@@ -96,6 +106,7 @@ class EventNormalizer {
   bool first_seen_;
   bool registered_domain_;
   NameModel names_;
+  std::vector<ScoreSlot> score_cache_;  // direct-mapped, power of two
 };
 
 // Mean over labels of each label's Shannon character entropy, in bits; and label count.
