@@ -479,6 +479,18 @@ class RatioState final : public AggState {
     const auto& preds = spec_->predicate;
     const DnsEvent* events = batch.events.data();
     uint64_t matched = 0;
+    if (preds.size() == 1 && preds[0].op == EventPredicate::Op::kIn &&
+        preds[0].numbers.size() == 1 && preds[0].strings.empty() &&
+        !IsCategorical(preds[0].field)) {
+      // The common "field is one value" (rcode NXDOMAIN, qtype TXT): a specialised field
+      // load and one comparison per event. NaN (absent) never equals, as in Matches.
+      const double want = preds[0].numbers[0];
+      WithNumeric(preds[0].field, [&](auto get) {
+        for (const uint32_t i : sel) matched += get(batch, events[i]) == want ? 1 : 0;
+      });
+      num_ += matched;
+      return;
+    }
     for (const uint32_t i : sel) {
       bool all = true;
       for (const EventPredicate& p : preds) {

@@ -25,6 +25,15 @@ std::string_view Clip(std::string_view key) {
   return key.size() > SpaceSaving::kMaxKeyBytes ? key.substr(0, SpaceSaving::kMaxKeyBytes) : key;
 }
 
+// The first 8 key bytes as a big-endian number, zero-padded: comparing two of these
+// orders keys as their bytes do, except that equal prefixes need the full comparison.
+uint64_t KeyPrefix(std::string_view key) {
+  uint64_t p = 0;
+  const size_t n = std::min<size_t>(key.size(), 8);
+  for (size_t i = 0; i < n; ++i) p |= uint64_t{static_cast<uint8_t>(key[i])} << (56 - 8 * i);
+  return p;
+}
+
 size_t IndexSizeFor(uint32_t capacity) {
   size_t n = 2;
   while (n < 2 * static_cast<size_t>(capacity)) n <<= 1;
@@ -205,13 +214,15 @@ double SpaceSaving::TopShare() const {
 
 double SpaceSaving::Hhi() const {
   if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
-  const double n = static_cast<double>(total_);
-  double h = 0;
+  // Sum of squared guaranteed counts, exact in 128 bits (each is at most total, and they
+  // sum to at most total), so the result does not depend on the order of the counters.
+  unsigned __int128 squares = 0;
   for (const Slot& s : slots_) {
-    const double share = static_cast<double>(s.count - s.error) / n;
-    h += share * share;
+    const uint64_t c = s.count - s.error;
+    squares += static_cast<unsigned __int128>(c) * c;
   }
-  return std::min(1.0, h);
+  const double n = static_cast<double>(total_);
+  return std::min(1.0, static_cast<double>(squares) / n / n);
 }
 
 void SpaceSaving::Rebuild(std::vector<Slot> slots) {
@@ -260,9 +271,15 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
   // The combined counters are built in a per-thread buffer whose key strings keep their
   // storage across merges, then swapped in; the old slots become the next buffer.
   thread_local std::vector<Slot> combined;
+  thread_local std::vector<uint64_t> prefix;  // each combined key's first 8 bytes
+  thread_local std::vector<uint32_t> order;
   size_t n = 0;
   const auto put = [&](const Slot& s, uint64_t add_count, uint64_t add_error) {
-    if (n == combined.size()) combined.emplace_back();
+    if (n == combined.size()) {
+      combined.emplace_back();
+      prefix.push_back(0);
+    }
+    prefix[n] = KeyPrefix(s.key);
     Slot& c = combined[n++];
     c.key.assign(s.key);
     c.count = SatAdd(s.count, add_count);
@@ -279,15 +296,27 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
     if (Find(s.key, s.hash) >= 0) continue;
     put(s, m_this, m_this);
   }
+  // Keep the `capacity` heaviest (ties by key bytes: a total order, so the kept set does
+  // not depend on the order of the candidates). Selection works on indices, with each
+  // key's first 8 bytes compared as a number before the bytes themselves.
   const size_t keep = std::min<size_t>(n, capacity_);
+  order.resize(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
   if (n > keep) {
-    std::nth_element(combined.begin(), combined.begin() + static_cast<std::ptrdiff_t>(keep),
-                     combined.begin() + static_cast<std::ptrdiff_t>(n), HeavierFirst<Slot>);
+    const auto heavier = [&](uint32_t a, uint32_t b) {
+      const Slot& x = combined[a];
+      const Slot& y = combined[b];
+      if (x.count != y.count) return x.count > y.count;
+      if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
+      return x.key < y.key;
+    };
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep),
+                     order.begin() + static_cast<std::ptrdiff_t>(n), heavier);
   }
   total_ = SatAdd(total_, other.total_);
   // slots_ takes the kept counters; the dropped ones and the old slots stay in the buffer.
   slots_.resize(keep);
-  for (size_t i = 0; i < keep; ++i) std::swap(slots_[i], combined[i]);
+  for (size_t i = 0; i < keep; ++i) std::swap(slots_[i], combined[order[i]]);
   RebuildIndex();
   heap_stale_ = true;  // merges usually come in runs; the next Add rebuilds the heap
 }
