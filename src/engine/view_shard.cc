@@ -84,25 +84,24 @@ void ViewShard::Recycle(AggVector&& aggs) {
 }
 
 ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key) {
-  auto it = entities_.find(key);
-  if (it != entities_.end()) return *it->second;
+  const uint64_t hash = EntityTable<Entity>::Hash(key);
+  if (Entity* e = entities_.Find(key, hash)) return *e;
   if (entities_.size() >= max_entities_ && key != kOverflowEntityKey) {
     ++counters_.overflow_events;
-    const std::string overflow(kOverflowEntityKey);
-    auto o = entities_.find(overflow);
-    if (o != entities_.end()) return *o->second;
-    return Create(overflow);
+    const uint64_t overflow_hash = EntityTable<Entity>::Hash(kOverflowEntityKey);
+    if (Entity* o = entities_.Find(kOverflowEntityKey, overflow_hash)) return *o;
+    return Create(std::string(kOverflowEntityKey), overflow_hash);
   }
-  return Create(key);
+  return Create(key, hash);
 }
 
-ViewShard::Entity& ViewShard::Create(const std::string& key) {
+ViewShard::Entity& ViewShard::Create(const std::string& key, uint64_t hash) {
   auto e = std::make_unique<Entity>();
   e->key = key;
   e->transforms.reserve(view_.transforms.size());
   for (const auto& t : view_.transforms) e->transforms.emplace_back(t.spec);
   ++counters_.entities_created;
-  return *entities_.emplace(key, std::move(e)).first->second;
+  return entities_.Insert(std::move(e), hash);
 }
 
 ViewShard::Pane& ViewShard::PaneFor(std::deque<Pane>& panes, int64_t index) {
@@ -289,7 +288,7 @@ void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* o
       for (auto& p : e->fine) Recycle(std::move(p.aggs));
       for (auto& p : e->coarse) Recycle(std::move(p.aggs));
       const std::string key = e->key;
-      entities_.erase(key);  // destroys *e
+      entities_.Erase(key, EntityTable<Entity>::Hash(key));  // destroys *e
     }
     expiry_.erase(expiry_.begin());
   }
@@ -297,17 +296,18 @@ void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* o
 }
 
 size_t ViewShard::MemoryBytes() const {
-  size_t total = 0;
-  for (const auto& [key, e] : entities_) {
-    total += sizeof(Entity) + key.capacity() * 2 + 64;  // map node + both key copies
-    for (const auto* panes : {&e->fine, &e->coarse}) {
+  // The table: a hash and an owning pointer per slot.
+  size_t total = entities_.capacity() * (sizeof(uint64_t) + sizeof(void*));
+  entities_.ForEach([&](const Entity& e) {
+    total += sizeof(Entity) + e.key.capacity();
+    for (const auto* panes : {&e.fine, &e.coarse}) {
       for (const Pane& p : *panes) {
         total += sizeof(Pane);
         for (const auto& a : p.aggs) total += a->MemoryBytes();
       }
     }
-    for (const auto& t : e->transforms) total += t.MemoryBytes();
-  }
+    for (const auto& t : e.transforms) total += t.MemoryBytes();
+  });
   return total;
 }
 

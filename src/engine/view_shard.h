@@ -28,11 +28,11 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "dnsight/aggregator.h"
 #include "engine/config.h"
+#include "engine/entity_table.h"
 #include "features/feature_view.h"
 
 namespace dnsight {
@@ -79,7 +79,7 @@ class ViewShard {
   using AggVector = std::vector<std::unique_ptr<AggState>>;
 
   Entity& FindOrCreate(const std::string& key);
-  Entity& Create(const std::string& key);
+  Entity& Create(const std::string& key, uint64_t hash);
   Pane& PaneFor(std::deque<Pane>& panes, int64_t index);
   AggVector NewAggs();
   void Recycle(AggVector&& aggs);
@@ -103,7 +103,7 @@ class ViewShard {
   int64_t evict_after_panes_;
   int64_t first_open_pane_ = INT64_MIN;
 
-  std::unordered_map<std::string, std::unique_ptr<Entity>> entities_;
+  EntityTable<Entity> entities_;
   std::map<int64_t, std::vector<Entity*>> dirty_;  // pane index -> entities with events
   std::map<int64_t, std::vector<std::pair<Entity*, int64_t>>> expiry_;
   std::vector<AggVector> free_aggs_;

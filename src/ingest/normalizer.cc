@@ -134,7 +134,7 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
 
 float EventNormalizer::CachedDgaScore(std::string_view label) {
   if (label.size() > sizeof(ScoreSlot::label)) return static_cast<float>(names_.DgaScore(label));
-  if (score_cache_.empty()) score_cache_.resize(4096);
+  if (score_cache_.empty()) score_cache_.resize(16384);
   const uint64_t h = XXH3_64bits(label.data(), label.size());
   ScoreSlot& slot = score_cache_[h & (score_cache_.size() - 1)];
   const uint64_t version = names_.labels_learned();
