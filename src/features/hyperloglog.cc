@@ -102,20 +102,8 @@ void HyperLogLog::SparseInsert(uint64_t hash) {
 }
 
 void HyperLogLog::GrowSparse() {
-  RehashSparse(sparse_.size() * 2);
-}
-
-void HyperLogLog::ReserveSparse(size_t n) {
-  // The size the table would have doubled to by the time it holds n hashes, never past
-  // the largest sparse size (the switch to dense happens at that size either way).
-  size_t target = sparse_.size();
-  while (n * 4 > target * 3 && target * 2 <= SparseCapacityLimit()) target *= 2;
-  if (target > sparse_.size()) RehashSparse(target);
-}
-
-void HyperLogLog::RehashSparse(size_t size) {
   std::vector<uint64_t> old = std::move(sparse_);
-  sparse_.assign(size, 0);
+  sparse_.assign(old.size() * 2, 0);
   const size_t mask = sparse_.size() - 1;
   for (uint64_t h : old) {
     if (h == 0) continue;
@@ -154,7 +142,6 @@ void HyperLogLog::Merge(const HyperLogLog& other) {
     return;
   }
   if (other.registers_.empty()) {
-    if (registers_.empty() && !sparse_.empty()) ReserveSparse(sparse_size_ + other.sparse_size_);
     for (uint64_t h : other.sparse_)
       if (h != 0) AddHash(h);
     return;

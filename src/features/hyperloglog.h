@@ -74,8 +74,6 @@ class HyperLogLog {
  private:
   void SparseInsert(uint64_t hash);
   void GrowSparse();
-  void ReserveSparse(size_t n);    // room for n hashes without regrowing
-  void RehashSparse(size_t size);  // size: a power of two
   void ToDense();
   void DenseAdd(uint64_t hash) {
     const uint32_t idx = static_cast<uint32_t>(hash >> (64 - precision_));
