@@ -268,57 +268,64 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
   }
   const uint64_t m_this = min_count();
   const uint64_t m_other = other.min_count();
-  // The combined counters are built in a per-thread buffer whose key strings keep their
-  // storage across merges, then swapped in; the old slots become the next buffer.
-  thread_local std::vector<Slot> combined;
-  thread_local std::vector<uint64_t> prefix;  // each combined key's first 8 bytes
-  thread_local std::vector<uint32_t> order;
-  size_t n = 0;
-  const auto put = [&](const Slot& s, uint64_t add_count, uint64_t add_error) {
-    if (n == combined.size()) {
-      combined.emplace_back();
-      prefix.push_back(0);
-    }
-    prefix[n] = KeyPrefix(s.key);
-    Slot& c = combined[n++];
-    c.key.assign(s.key);
-    c.count = SatAdd(s.count, add_count);
-    c.error = SatAdd(s.error, add_error);
-    c.hash = s.hash;
-  };
-  for (const Slot& s : slots_) {
+  // Counters already here take the other summary's count for their key, or its minimum,
+  // in place; keys only the other summary has are appended with this summary's minimum.
+  const size_t own = slots_.size();
+  for (size_t i = 0; i < own; ++i) {
+    Slot& s = slots_[i];
     const int32_t o = other.Find(s.key, s.hash);
-    const uint64_t add_count = o >= 0 ? other.slots_[static_cast<size_t>(o)].count : m_other;
-    const uint64_t add_error = o >= 0 ? other.slots_[static_cast<size_t>(o)].error : m_other;
-    put(s, add_count, add_error);
+    const Slot* t = o >= 0 ? &other.slots_[static_cast<size_t>(o)] : nullptr;
+    s.count = SatAdd(s.count, t ? t->count : m_other);
+    s.error = SatAdd(s.error, t ? t->error : m_other);
   }
-  for (const Slot& s : other.slots_) {
-    if (Find(s.key, s.hash) >= 0) continue;
-    put(s, m_this, m_this);
-  }
-  // Keep the `capacity` heaviest (ties by key bytes: a total order, so the kept set does
-  // not depend on the order of the candidates). Selection works on indices, with each
-  // key's first 8 bytes compared as a number before the bytes themselves.
-  const size_t keep = std::min<size_t>(n, capacity_);
-  order.resize(n);
-  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
-  if (n > keep) {
-    const auto heavier = [&](uint32_t a, uint32_t b) {
-      const Slot& x = combined[a];
-      const Slot& y = combined[b];
-      if (x.count != y.count) return x.count > y.count;
-      if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
-      return x.key < y.key;
-    };
-    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep),
-                     order.begin() + static_cast<std::ptrdiff_t>(n), heavier);
+  for (const Slot& t : other.slots_) {
+    // Appended keys come from `other`, where keys are distinct, so they never match here.
+    if (Find(t.key, t.hash) >= 0) continue;
+    slots_.emplace_back();
+    Slot& c = slots_.back();
+    c.key.assign(t.key);
+    c.count = SatAdd(t.count, m_this);
+    c.error = SatAdd(t.error, m_this);
+    c.hash = t.hash;
   }
   total_ = SatAdd(total_, other.total_);
-  // slots_ takes the kept counters; the dropped ones and the old slots stay in the buffer.
-  slots_.resize(keep);
-  for (size_t i = 0; i < keep; ++i) std::swap(slots_[i], combined[order[i]]);
+  if (slots_.size() > capacity_) KeepHeaviest();
   RebuildIndex();
   heap_stale_ = true;  // merges usually come in runs; the next Add rebuilds the heap
+}
+
+void SpaceSaving::KeepHeaviest() {
+  // The `capacity` heaviest, ties by key bytes: a total order, so the kept set does not
+  // depend on the order of the counters. Selection works on indices, with each key's first
+  // 8 bytes compared as a number before the bytes themselves; the kept counters then move
+  // to the front in their current order.
+  thread_local std::vector<uint64_t> prefix;
+  thread_local std::vector<uint32_t> order;
+  thread_local std::vector<uint8_t> kept;
+  const size_t n = slots_.size();
+  prefix.resize(n);
+  order.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    prefix[i] = KeyPrefix(slots_[i].key);
+    order[i] = static_cast<uint32_t>(i);
+  }
+  const auto heavier = [&](uint32_t a, uint32_t b) {
+    const Slot& x = slots_[a];
+    const Slot& y = slots_[b];
+    if (x.count != y.count) return x.count > y.count;
+    if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
+    return x.key < y.key;
+  };
+  std::nth_element(order.begin(), order.begin() + capacity_, order.end(), heavier);
+  kept.assign(n, 0);
+  for (size_t i = 0; i < capacity_; ++i) kept[order[i]] = 1;
+  size_t j = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!kept[i]) continue;
+    if (i != j) std::swap(slots_[j], slots_[i]);
+    ++j;
+  }
+  slots_.resize(capacity_);
 }
 
 void SpaceSaving::Serialize(std::string* out) const {

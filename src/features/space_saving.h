@@ -104,6 +104,7 @@ class SpaceSaving {
   void HeapSiftDown(size_t pos);
   void HeapSwap(size_t a, size_t b);
   void Rebuild(std::vector<Slot> slots);
+  void KeepHeaviest();  // drops all but the capacity heaviest counters
   void RebuildIndex();  // from slots_ (no-op when not indexed)
   void RebuildHeap();   // from slots_
   // Up to kLinearFindMax counters are found by scanning their hashes; larger summaries
