@@ -10,6 +10,10 @@ namespace dnsight {
 namespace {
 
 constexpr size_t kMaxFreeAggVectors = 4096;
+// Coarse panes per block: complete, aligned blocks of this many coarse panes keep their
+// merged states, so a long coarse window merges a few blocks instead of every pane
+// (a 1h window over 1m panes: about 8 + 7 merges instead of 60).
+constexpr int64_t kBlockPanes = 8;
 
 }  // namespace
 
@@ -18,10 +22,21 @@ struct ViewShard::Pane {
   AggVector aggs;
 };
 
+// The merged states of the coarse panes [index * kBlockPanes, (index + 1) * kBlockPanes),
+// newest merged first. Built on first use once the block is complete; a change to any of
+// its panes (a late event, a rollup) clears `valid`.
+struct ViewShard::Block {
+  int64_t index = 0;
+  bool valid = false;
+  bool empty = true;  // no pane in the block
+  AggVector aggs;
+};
+
 struct ViewShard::Entity {
   std::string key;
   std::deque<Pane> fine;
   std::deque<Pane> coarse;
+  std::deque<Block> blocks;                                 // sorted by index
   int64_t last_pane = std::numeric_limits<int64_t>::min();  // latest on-time pane
   int64_t dirty_pane = std::numeric_limits<int64_t>::min();
   // The expiry bucket of the entity's newest expiry entry; only that entry may evict it
@@ -53,6 +68,8 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
   }
   fine_panes_kept_ = std::max(CeilDiv(longest_fine, pane_ns_), int64_t{1});
   coarse_panes_kept_ = CeilDiv(longest_coarse, coarse_ns_) + 1;
+  // Blocks pay off once the longest coarse window spans a few of them.
+  use_blocks_ = coarse_panes_kept_ >= 3 * kBlockPanes;
   evict_after_panes_ =
       CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
   scratch_ = NewAggs();
@@ -148,8 +165,9 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
           for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
         }
         if (has_coarse_) {
-          for (auto& a : PaneFor(e->coarse, FloorDiv(pane, coarse_ratio)).aggs)
-            a->Update(batch, run);
+          const int64_t coarse = FloorDiv(pane, coarse_ratio);
+          for (auto& a : PaneFor(e->coarse, coarse).aggs) a->Update(batch, run);
+          InvalidateBlock(*e, coarse);
         }
       } else {
         for (auto& a : PaneFor(e->fine, pane).aggs) a->Update(batch, run);
@@ -190,6 +208,38 @@ const ViewShard::AggVector* ViewShard::MergeRange(const std::deque<Pane>& panes,
   return &scratch_;
 }
 
+void ViewShard::InvalidateBlock(Entity& e, int64_t coarse_index) {
+  const int64_t block = FloorDiv(coarse_index, kBlockPanes);
+  for (auto it = e.blocks.rbegin(); it != e.blocks.rend() && it->index >= block; ++it) {
+    if (it->index == block) it->valid = false;
+  }
+}
+
+const ViewShard::AggVector* ViewShard::BlockStates(Entity& e, int64_t block) {
+  auto it = std::lower_bound(e.blocks.begin(), e.blocks.end(), block,
+                             [](const Block& b, int64_t i) { return b.index < i; });
+  if (it == e.blocks.end() || it->index != block) {
+    Block fresh;
+    fresh.index = block;
+    fresh.aggs = NewAggs();
+    it = e.blocks.insert(it, std::move(fresh));
+  }
+  Block& b = *it;
+  if (!b.valid) {
+    // Newest pane first, as the pane-by-pane walk merges them.
+    for (auto& a : b.aggs) a->Reset();
+    b.empty = true;
+    const int64_t lo = block * kBlockPanes;
+    for (auto p = e.coarse.rbegin(); p != e.coarse.rend() && p->index >= lo; ++p) {
+      if (p->index >= lo + kBlockPanes) continue;
+      for (size_t a = 0; a < b.aggs.size(); ++a) b.aggs[a]->Merge(*p->aggs[a]);
+      b.empty = false;
+    }
+    b.valid = true;
+  }
+  return b.empty ? nullptr : &b.aggs;
+}
+
 void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out) {
   const int64_t coarse_ratio = coarse_ns_ / pane_ns_;
   const int64_t end_ns = (pane_index + 1) * pane_ns_;
@@ -199,6 +249,7 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
       if (p.index != pane_index) continue;
       Pane& c = PaneFor(e.coarse, FloorDiv(pane_index, coarse_ratio));
       for (size_t a = 0; a < c.aggs.size(); ++a) c.aggs[a]->Merge(*p.aggs[a]);
+      InvalidateBlock(e, c.index);
     }
   }
   FeatureRow row;
@@ -219,14 +270,28 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   if (has_coarse_ && e.coarse_cache_end != coarse_end) {
     // Coarse windows all end at coarse_end and nest, so one pass from the newest pane
     // backwards serves them all: finalize each window when the pass reaches its start.
+    // Where a whole aligned block lies inside the window, its merged states stand in for
+    // its panes.
     e.coarse_cache.assign(coarse_windows_.size() * outputs_per_window_, 0.0);
     for (auto& s : scratch_) s->Reset();
+    const auto merge = [&](const AggVector& aggs) {
+      for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*aggs[a]);
+    };
     auto pane = e.coarse.rbegin();
+    int64_t cursor = coarse_end;                     // panes below cursor are still to be merged
     for (const auto& [w, slot] : coarse_windows_) {  // shortest first
       const int64_t lo = coarse_end - w / coarse_ns_;
-      for (; pane != e.coarse.rend() && pane->index >= lo; ++pane) {
-        if (pane->index >= coarse_end) continue;
-        for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*pane->aggs[a]);
+      while (cursor > lo) {
+        const int64_t block_lo = FloorDiv(cursor - 1, kBlockPanes) * kBlockPanes;
+        if (use_blocks_ && cursor == block_lo + kBlockPanes && block_lo >= lo) {
+          if (const AggVector* b = BlockStates(e, block_lo / kBlockPanes)) merge(*b);
+          cursor = block_lo;
+          while (pane != e.coarse.rend() && pane->index >= cursor) ++pane;
+        } else {
+          --cursor;  // the pane to merge now
+          while (pane != e.coarse.rend() && pane->index > cursor) ++pane;
+          if (pane != e.coarse.rend() && pane->index == cursor) merge((pane++)->aggs);
+        }
       }
       window_values_.clear();
       finalize_window(scratch_, w, &window_values_);
@@ -263,6 +328,11 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
     Recycle(std::move(e.coarse.front().aggs));
     e.coarse.pop_front();
   }
+  while (!e.blocks.empty() &&
+         (e.blocks.front().index + 1) * kBlockPanes <= coarse_end - coarse_panes_kept_) {
+    Recycle(std::move(e.blocks.front().aggs));
+    e.blocks.pop_front();
+  }
   e.expiry_at = pane_index + evict_after_panes_;
   expiry_[e.expiry_at].emplace_back(&e, e.last_pane);
 }
@@ -287,6 +357,7 @@ void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* o
       ++counters_.evictions;
       for (auto& p : e->fine) Recycle(std::move(p.aggs));
       for (auto& p : e->coarse) Recycle(std::move(p.aggs));
+      for (auto& b : e->blocks) Recycle(std::move(b.aggs));
       const std::string key = e->key;
       entities_.Erase(key, EntityTable<Entity>::Hash(key));  // destroys *e
     }
@@ -305,6 +376,10 @@ size_t ViewShard::MemoryBytes() const {
         total += sizeof(Pane);
         for (const auto& a : p.aggs) total += a->MemoryBytes();
       }
+    }
+    for (const Block& b : e.blocks) {
+      total += sizeof(Block);
+      for (const auto& a : b.aggs) total += a->MemoryBytes();
     }
     for (const auto& t : e.transforms) total += t.MemoryBytes();
   });
