@@ -134,8 +134,12 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
     AppendJsonString(v.name, &b);
     b.append(",\"version\":\"").append(v.version).append("\",\"entity\":");
     AppendJsonString(v.EntityText(r.entity_key), &b);
-    b.append(",\"window_end\":\"").append(FormatRfc3339(r.window_end_ns));
-    b.append("\",\"window_end_ns\":").append(std::to_string(r.window_end_ns));
+    if (r.window_end_ns != window_end_ns_) {
+      window_end_ns_ = r.window_end_ns;
+      window_end_text_ = ",\"window_end\":\"" + FormatRfc3339(r.window_end_ns) +
+                         "\",\"window_end_ns\":" + std::to_string(r.window_end_ns);
+    }
+    b.append(window_end_text_);
     b.append(",\"features\":{");
     const std::vector<std::string>& keys = KeysFor(v);
     for (size_t i = 0; i < r.values.size(); ++i) {

@@ -13,6 +13,7 @@
 // output has its own buffer, and two outputs must not name the same file.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <unordered_map>
@@ -46,6 +47,10 @@ class JsonLinesRowSink : public RowSink {
   FILE* late_ = nullptr;
   FILE* dead_ = nullptr;
   std::string buf_;
+  // `","window_end":"...","window_end_ns":...` of the last window end written: rows of
+  // one closed pane share it.
+  int64_t window_end_ns_ = INT64_MIN;
+  std::string window_end_text_;
 };
 
 // JSON string escaping (RFC 8259), appended to *out with quotes.
