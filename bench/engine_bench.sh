@@ -50,24 +50,23 @@ PY
   done
 done
 
-# The same number of transactions in 60 s of event time instead of 600 s: a live stream at
-# a higher rate. Panes hold ten times more events, so fewer rows are emitted per event and
-# the per-event update path dominates instead of the per-row window merges.
-dense_duration=${DENSE_DURATION_S:-60}
-for fmt in dnstap pcap; do
-  f="$dir/traffic-dense.$fmt"
-  if [ ! -s "$f" ] || [ "$(cat "$f.params" 2>/dev/null)" != "$events $dense_duration" ]; then
-    echo "generating $events transactions in ${dense_duration}s as $fmt ..."
-    python3 tools/gen_traffic.py --format "$fmt" --events "$events" --duration-s "$dense_duration" \
-      --out "$f"
-    echo "$events $dense_duration" >"$f.params"
+# The same number of transactions spread over other spans of event time, dnstap input:
+#   60 s: a live stream at a higher rate. Panes hold ten times more events, so fewer rows
+#         are emitted per event and the per-event updates dominate.
+#   2 h:  a low-rate stream (about one event per row) long enough for the 1h windows to
+#         fill, so every coarse recompute covers a full hour of coarse panes.
+for span in ${DENSE_DURATION_S:-60} ${LONG_DURATION_S:-7200}; do
+  f="$dir/traffic-${span}s.dnstap"
+  if [ ! -s "$f" ] || [ "$(cat "$f.params" 2>/dev/null)" != "$events $span" ]; then
+    echo "generating $events transactions in ${span}s as dnstap ..."
+    python3 tools/gen_traffic.py --format dnstap --events "$events" --duration-s "$span" --out "$f"
+    echo "$events $span" >"$f.params"
   fi
-  src="${fmt/pcap/pcap_file}"; src="${src/dnstap/dnstap_file}"
   read -r c w < <(cpu_seconds "$dnsight" run --config examples/dnsight.yaml --threads 1 \
-    --source "$src:$f" --features /dev/null --counters "$dir/counters.json")
+    --source "dnstap_file:$f" --features /dev/null --counters "$dir/counters.json")
   rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["engine"]["rows"])' \
     "$dir/counters.json")
-  printf '%-44s %10s %10s %14s\n' "dnsight $fmt ${dense_duration}s, dnsight ($rows rows)" "$c" "$w" \
+  printf '%-44s %10s %10s %14s\n' "dnsight dnstap over ${span}s ($rows rows)" "$c" "$w" \
     "$(rate "$events" "$c")"
 done
 
