@@ -315,11 +315,12 @@ void ParseRedaction(const Node& n, RedactionOptions* r) {
 
 void ParseEngine(const Node& n, EngineOptions* e) {
   n.OnlyKeys({"threads", "pane", "coarse_pane", "fine_window_limit", "watermark_delay",
-              "allowed_lateness", "idle_advance", "max_entities_per_view", "batch_size",
-              "queue_batches"});
+              "allowed_lateness", "idle_advance", "max_future", "max_entities_per_view",
+              "batch_size", "queue_batches"});
   if (n.Has("max_entities_per_view"))
     e->max_entities_per_view = static_cast<size_t>(n["max_entities_per_view"].Int(1, 1LL << 40));
   if (n.Has("idle_advance")) e->idle_advance_ns = n["idle_advance"].Duration(true);
+  if (n.Has("max_future")) e->max_future_ns = n["max_future"].Duration(true);
   if (n.Has("threads")) e->threads = static_cast<int>(n["threads"].Int(1, 256));
   if (n.Has("pane")) e->pane_ns = n["pane"].Duration();
   if (n.Has("coarse_pane")) e->coarse_pane_ns = n["coarse_pane"].Duration();

@@ -52,6 +52,11 @@ struct EngineOptions {
   // close as if event time had moved on by the quiet time, so the last rows come out.
   // 0 disables. Only acts when the caller drives Pipeline::Tick (dnsight run does).
   int64_t idle_advance_ns = 5'000'000'000;
+  // Events stamped more than this ahead of the wall clock are rejected (reason
+  // "future_timestamp"): one corrupt timestamp would otherwise drag the watermark ahead and
+  // make every later real event late. 0 (the default): no limit, for replays of data
+  // stamped ahead of this machine's clock; the example config sets 1d.
+  int64_t max_future_ns = 0;
   // Bound on live entities per view (split evenly over shards). When full, events of
   // new entities are aggregated into one overflow entity per view ("(overflow)") and
   // counted, so totals stay right and memory stays bounded under a cardinality attack

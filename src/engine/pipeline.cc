@@ -153,6 +153,10 @@ struct Pipeline::Impl {
   std::thread writer;
   bool finished = false;
   uint64_t observations_at_last_tick = 0;
+  SystemClock system_clock;
+  const Clock* clock = nullptr;
+  // Wall clock + max_future as last read; re-read only when an event goes past it.
+  int64_t future_limit_ns = std::numeric_limits<int64_t>::min();
   int64_t last_activity_wall_ns = std::numeric_limits<int64_t>::min();
 
   Impl(const EngineConfig& c, RowSink& s) : cfg(c), sink(s), normalizer(NormalizerOptionsFor(c)) {
@@ -183,8 +187,10 @@ struct Pipeline::Impl {
   }
 };
 
-Pipeline::Pipeline(const EngineConfig& cfg, RowSink& sink)
-    : impl_(std::make_unique<Impl>(cfg, sink)) {}
+Pipeline::Pipeline(const EngineConfig& cfg, RowSink& sink, const Clock* clock)
+    : impl_(std::make_unique<Impl>(cfg, sink)) {
+  impl_->clock = clock != nullptr ? clock : &impl_->system_clock;
+}
 
 Pipeline::~Pipeline() {
   if (!impl_->finished) Finish();
@@ -212,13 +218,15 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
   ++m.counters.observations;
   ++source.observations;
   std::string_view reason;
-  if (!m.normalizer.Append(obs, m.batch.get(), &reason)) {
-    auto it = m.counters.rejected.find(reason);
+  const auto reject = [&](std::string_view why) {
+    auto it = m.counters.rejected.find(why);
     if (it == m.counters.rejected.end())
-      it = m.counters.rejected.emplace(std::string(reason), 0).first;
+      it = m.counters.rejected.emplace(std::string(why), 0).first;
     ++it->second;
-    Malformed(reason, {reinterpret_cast<const uint8_t*>(obs.qname.data()), obs.qname.size()},
-              source);
+    Malformed(why, {reinterpret_cast<const uint8_t*>(obs.qname.data()), obs.qname.size()}, source);
+  };
+  if (!m.normalizer.Append(obs, m.batch.get(), &reason)) {
+    reject(reason);
     return;
   }
   const DnsEvent& e = m.batch->events.back();
@@ -227,6 +235,16 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
     m.batch->events.pop_back();
     m.batch->arena.resize(arena_end);
   };
+  if (m.cfg.engine.max_future_ns > 0 && e.ts_ns > m.future_limit_ns) {
+    const int64_t now = m.clock->NowNs();
+    m.future_limit_ns =
+        now > INT64_MAX - m.cfg.engine.max_future_ns ? INT64_MAX : now + m.cfg.engine.max_future_ns;
+    if (e.ts_ns > m.future_limit_ns) {
+      drop_last();
+      reject("future_timestamp");
+      return;
+    }
+  }
   if (e.ts_ns < m.cfg.engine.accept_from_ns || e.ts_ns >= m.cfg.engine.accept_to_ns) {
     ++m.counters.out_of_range;
     drop_last();

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dnsight/clock.h"
 #include "dnsight/observation.h"
 #include "engine/config.h"
 #include "engine/view_shard.h"
@@ -74,7 +75,9 @@ struct SourceCounters {
 class Pipeline {
  public:
   // cfg and sink must outlive the pipeline.
-  Pipeline(const EngineConfig& cfg, RowSink& sink);
+  // `clock` (the wall clock, for engine.max_future) defaults to the system clock; when
+  // given it must outlive the pipeline.
+  Pipeline(const EngineConfig& cfg, RowSink& sink, const Clock* clock = nullptr);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

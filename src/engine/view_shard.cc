@@ -352,8 +352,12 @@ void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* o
   while (!expiry_.empty() && expiry_.begin()->first < first_open_pane) {
     const int64_t bucket = expiry_.begin()->first;
     for (auto [e, scheduled_last] : expiry_.begin()->second) {
-      // Active since, or a newer entry exists: that one decides.
+      // Active since, or a newer entry exists: that one decides. An entity with events in
+      // a pane that is still open is not idle either: that pane's row reschedules it (the
+      // watermark can jump past the expiry of its older rows in one step, e.g. on an event
+      // stamped far ahead).
       if (e->expiry_at != bucket || e->last_pane != scheduled_last) continue;
+      if (e->last_pane >= first_open_pane) continue;
       ++counters_.evictions;
       for (auto& p : e->fine) Recycle(std::move(p.aggs));
       for (auto& p : e->coarse) Recycle(std::move(p.aggs));

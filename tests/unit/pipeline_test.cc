@@ -159,6 +159,57 @@ TEST(Pipeline, EntityClosedInTwoPanesWithSameLastPaneIsEvictedOnce) {
   EXPECT_EQ(c.entities, 1u);
 }
 
+TEST(Pipeline, EntityWithAnEventInAnOpenPaneSurvivesAWatermarkJump) {
+  // A@51 and A@100000 share a batch: the far event moves the watermark past the expiry of
+  // A's row for pane 5 in one step, while A still has an event in the open pane 10000.
+  // A must not be evicted then (its open pane would be emitted from freed state).
+  Sink sink;
+  const auto c = Feed(std::string("engine: {pane: 10s, coarse_pane: 10s, fine_window_limit: 10s, "
+                                  "watermark_delay: 0s, allowed_lateness: 0s}\nviews:") +
+                          kClientView,
+                      {{"192.0.2.1", 51}, {"192.0.2.1", 100000}}, &sink);
+  ASSERT_EQ(sink.rows.size(), 2u);
+  for (const FeatureRow& r : sink.rows) {
+    EXPECT_EQ(r.values[0], 1);
+    EXPECT_EQ(r.entity_key, sink.rows[0].entity_key);
+  }
+  EXPECT_EQ(sink.rows[1].window_end_ns, 100010 * kSec);
+  EXPECT_EQ(c.evictions, 0u);  // never while it had an event in an open pane
+}
+
+TEST(Pipeline, EventsStampedFarAheadOfTheWallClockAreRejected) {
+  const EngineConfig cfg = ParseConfig(R"(
+engine: {pane: 10s, watermark_delay: 2s, max_future: 1h}
+output: {dead_letter_samples: 5}
+views:
+  - {name: g, entity: global, windows: [10s], aggregations: [{name: n, kind: count}]}
+)",
+                                       "t.yaml");
+  const int64_t now = 1'795'428'000 * kSec;
+  ManualClock clock(now);
+  Sink sink;
+  PipelineCounters counters;
+  {
+    Pipeline p(cfg, sink, &clock);
+    ObservationSink& in = p.AddSource("s");
+    in.OnObservation(Obs(now - 30 * kSec));
+    in.OnObservation(Obs(now + 2 * 3600 * kSec));  // corrupt: would make the rest late
+    in.OnObservation(Obs(now - 25 * kSec));
+    in.OnObservation(Obs(now + 30 * 60 * kSec));  // within max_future: accepted
+    clock.Advance(3 * 3600 * kSec);
+    in.OnObservation(Obs(now + 2 * 3600 * kSec));  // the clock caught up: accepted
+    p.Finish();
+    counters = p.counters();
+  }
+  EXPECT_EQ(counters.rejected.at("future_timestamp"), 1u);
+  EXPECT_EQ(counters.events, 4u);
+  EXPECT_EQ(counters.late_dropped, 0u);
+  ASSERT_EQ(sink.dead.size(), 1u);
+  EXPECT_EQ(sink.dead[0], "future_timestamp");
+  ASSERT_GE(sink.rows.size(), 1u);
+  EXPECT_EQ(sink.rows[0].values[0], 2);  // both early events in one pane, none lost
+}
+
 TEST(Pipeline, EntityBackInAnOpenPaneFromALaterBatchGetsOneRow) {
   Sink sink;
   Feed(
