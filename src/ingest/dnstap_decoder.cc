@@ -4,7 +4,7 @@
 #include <string>
 
 #include "dnsight/dns_wire.h"
-#include "dnstap.pb.h"
+#include "ingest/dnstap_wire.h"
 
 namespace dnsight {
 namespace {
@@ -34,20 +34,20 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-Transport TransportOf(const dnstap::Message& m) {
-  if (!m.has_socket_protocol()) return Transport::kUnknown;
-  switch (m.socket_protocol()) {
-    case dnstap::UDP:
-    case dnstap::DNSCryptUDP:
+Transport TransportOf(const DnstapFields& m) {
+  if (!m.has_socket_protocol) return Transport::kUnknown;
+  switch (m.socket_protocol) {
+    case DnstapSocketProtocol::kUdp:
+    case DnstapSocketProtocol::kDnsCryptUdp:
       return Transport::kUdp;
-    case dnstap::TCP:
-    case dnstap::DNSCryptTCP:
+    case DnstapSocketProtocol::kTcp:
+    case DnstapSocketProtocol::kDnsCryptTcp:
       return Transport::kTcp;
-    case dnstap::DOT:
+    case DnstapSocketProtocol::kDot:
       return Transport::kDot;
-    case dnstap::DOH:
+    case DnstapSocketProtocol::kDoh:
       return Transport::kDoh;
-    case dnstap::DOQ:
+    case DnstapSocketProtocol::kDoq:
       return Transport::kUnknown;  // no QUIC transport in the event model
   }
   return Transport::kUnknown;
@@ -55,12 +55,13 @@ Transport TransportOf(const dnstap::Message& m) {
 
 // Reads a dnstap address field. An absent field leaves an empty address. The family, when
 // given, must agree with the length; without it the length decides.
-bool ReadAddress(bool present, const std::string& bytes, const dnstap::Message& m, IpAddress* out) {
+bool ReadAddress(bool present, std::span<const uint8_t> bytes, const DnstapFields& m,
+                 IpAddress* out) {
   *out = IpAddress();
   if (!present) return true;
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
-  if (m.has_socket_family()) {
-    const size_t want = m.socket_family() == dnstap::INET ? 4 : 16;
+  const uint8_t* p = bytes.data();
+  if (m.has_socket_family) {
+    const size_t want = m.socket_family == DnstapSocketFamily::kInet ? 4 : 16;
     if (bytes.size() != want) return false;
   }
   if (bytes.size() == 4) {
@@ -170,10 +171,7 @@ uint64_t DnstapDecoderCounters::malformed_total() const {
 }
 
 DnstapDecoder::DnstapDecoder(const Options& options, ObservationSink& sink)
-    : options_(options),
-      sink_(sink),
-      matcher_(options.matcher, sink),
-      message_(std::make_unique<dnstap::Dnstap>()) {}
+    : options_(options), sink_(sink), matcher_(options.matcher, sink) {}
 
 DnstapDecoder::~DnstapDecoder() = default;
 
@@ -185,21 +183,15 @@ bool DnstapDecoder::Malformed(DnstapMalformed reason, std::span<const uint8_t> s
 
 bool DnstapDecoder::Decode(std::span<const uint8_t> frame) {
   ++counters_.frames;
-  dnstap::Dnstap& d = *message_;
-  // Clear() keeps the allocated strings and the sub-message, so steady-state parsing
-  // reuses their storage. Partial parsing: required fields are checked below, by name.
-  d.Clear();
-  if (frame.size() > static_cast<size_t>(INT_MAX) ||
-      !d.ParsePartialFromArray(frame.data(), static_cast<int>(frame.size()))) {
-    return Malformed(DnstapMalformed::kBadProtobuf, frame);
-  }
+  // Views into the frame. Partial parsing: required fields are checked below, by name.
+  DnstapFields m;
+  if (!ParseDnstapFrame(frame, &m)) return Malformed(DnstapMalformed::kBadProtobuf, frame);
   // Dnstap.type is required by the schema but only MESSAGE exists, so a frame that
   // carries a message is taken even if a producer left the type out.
-  if (!d.has_message()) return Malformed(DnstapMalformed::kMissingMessage, frame);
-  const dnstap::Message& m = d.message();
-  // An unknown enum value lands in the unknown fields, so has_type() covers both cases.
-  if (!m.has_type()) return Malformed(DnstapMalformed::kBadMessageType, frame);
-  const int type = static_cast<int>(m.type());
+  if (!m.has_message) return Malformed(DnstapMalformed::kMissingMessage, frame);
+  // An unknown enum value is not stored (proto2), so has_type covers both cases.
+  if (!m.has_type) return Malformed(DnstapMalformed::kBadMessageType, frame);
+  const int type = m.type;
   if (type < 1 || type > kDnstapMaxMessageType) {
     return Malformed(DnstapMalformed::kBadMessageType, frame);
   }
@@ -212,37 +204,33 @@ bool DnstapDecoder::Decode(std::span<const uint8_t> frame) {
   }
 
   const bool is_query = (type & 1) != 0;  // *_QUERY types are odd, *_RESPONSE even
-  const std::string* wire = nullptr;
-  if (is_query ? m.has_query_message() : m.has_response_message()) {
-    wire = is_query ? &m.query_message() : &m.response_message();
-  }
+  const bool has_wire = is_query ? m.has_query_message : m.has_response_message;
+  const std::span<const uint8_t> wire_bytes = is_query ? m.query_message : m.response_message;
   IpAddress client, server;
-  if (!ReadAddress(m.has_query_address(), m.query_address(), m, &client) ||
-      !ReadAddress(m.has_response_address(), m.response_address(), m, &server)) {
+  if (!ReadAddress(m.has_query_address, m.query_address, m, &client) ||
+      !ReadAddress(m.has_response_address, m.response_address, m, &server)) {
     return Malformed(DnstapMalformed::kBadAddress, frame);
   }
-  if (m.query_port() > 65535 || m.response_port() > 65535) {
+  if (m.query_port > 65535 || m.response_port > 65535) {
     return Malformed(DnstapMalformed::kBadPort, frame);
   }
   int64_t query_time = -1, response_time = -1;
-  if (m.has_query_time_sec() && !ToNanos(m.query_time_sec(), m.query_time_nsec(), &query_time)) {
+  if (m.has_query_time_sec && !ToNanos(m.query_time_sec, m.query_time_nsec, &query_time)) {
     return Malformed(DnstapMalformed::kBadTime, frame);
   }
-  if (m.has_response_time_sec() &&
-      !ToNanos(m.response_time_sec(), m.response_time_nsec(), &response_time)) {
+  if (m.has_response_time_sec &&
+      !ToNanos(m.response_time_sec, m.response_time_nsec, &response_time)) {
     return Malformed(DnstapMalformed::kBadTime, frame);
   }
   if (query_time < 0 && response_time < 0) return Malformed(DnstapMalformed::kMissingTime, frame);
-  if (wire == nullptr) return Malformed(DnstapMalformed::kMissingDnsMessage, frame);
+  if (!has_wire) return Malformed(DnstapMalformed::kMissingDnsMessage, frame);
 
-  const std::span<const uint8_t> wire_bytes(reinterpret_cast<const uint8_t*>(wire->data()),
-                                            wire->size());
   Result<DnsMessageInfo> parsed = ParseDnsMessage(wire_bytes);
   if (!parsed.ok()) return Malformed(DnstapMalformed::kBadDnsMessage, wire_bytes);
   const DnsMessageInfo& info = *parsed;
 
-  const auto client_port = static_cast<uint16_t>(m.query_port());
-  const auto server_port = static_cast<uint16_t>(m.response_port());
+  const auto client_port = static_cast<uint16_t>(m.query_port);
+  const auto server_port = static_cast<uint16_t>(m.response_port);
   const Transport transport = TransportOf(m);
   int64_t time_ns;
   if (is_query) {

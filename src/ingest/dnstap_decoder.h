@@ -14,24 +14,21 @@
 // client-facing view of a resolver, CLIENT_QUERY + CLIENT_RESPONSE. Bad frames are
 // counted and reported to sink.OnMalformed(reason, bytes); they are never fatal.
 //
+// Frames are read in place by ParseDnstapFrame (dnstap_wire.h), which accepts exactly
+// what libprotobuf would; nothing is copied out of the frame.
+//
 // Thread-safety: not thread-safe; one decoder per Run() thread. The sink must outlive
-// the decoder. Steady-state decoding reuses one protobuf message and allocates nothing
-// per frame (the matcher may).
+// the decoder. Decoding allocates nothing per frame (the matcher may).
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
 #include "dnsight/observation.h"
 #include "dnsight/status.h"
 #include "ingest/dns_matcher.h"
-
-namespace dnstap {
-class Dnstap;
-}  // namespace dnstap
 
 namespace dnsight {
 
@@ -140,7 +137,6 @@ class DnstapDecoder {
   Options options_;
   ObservationSink& sink_;
   DnsTransactionMatcher matcher_;
-  std::unique_ptr<dnstap::Dnstap> message_;  // reused for every frame
   int64_t latest_time_ns_ = -1;
   int64_t next_expire_ns_ = -1;
   DnstapDecoderCounters counters_;
