@@ -23,12 +23,11 @@ struct ViewShard::Pane {
 };
 
 // The merged states of the coarse panes [index * kBlockPanes, (index + 1) * kBlockPanes),
-// newest merged first. Built on first use once the block is complete; a change to any of
-// its panes (a late event, a rollup) clears `valid`.
+// newest merged first, for blocks of two or more panes. Built on first use once the block
+// is complete; a change to any of its panes (a late event, a rollup) clears `valid`.
 struct ViewShard::Block {
   int64_t index = 0;
   bool valid = false;
-  bool empty = true;  // no pane in the block
   AggVector aggs;
 };
 
@@ -218,6 +217,24 @@ void ViewShard::InvalidateBlock(Entity& e, int64_t coarse_index) {
 const ViewShard::AggVector* ViewShard::BlockStates(Entity& e, int64_t block) {
   auto it = std::lower_bound(e.blocks.begin(), e.blocks.end(), block,
                              [](const Block& b, int64_t i) { return b.index < i; });
+  if (it != e.blocks.end() && it->index == block && it->valid) return &it->aggs;
+  // The block's panes, newest first. None or one: no merged copy is kept (the pane's own
+  // states stand in for the block), so sparse entities pay no memory for blocks.
+  const int64_t lo = block * kBlockPanes;
+  const Pane* newest = nullptr;
+  size_t panes = 0;
+  for (auto p = e.coarse.rbegin(); p != e.coarse.rend() && p->index >= lo; ++p) {
+    if (p->index >= lo + kBlockPanes) continue;
+    if (newest == nullptr) newest = &*p;
+    ++panes;
+  }
+  if (panes <= 1) {
+    if (it != e.blocks.end() && it->index == block) {
+      Recycle(std::move(it->aggs));
+      e.blocks.erase(it);
+    }
+    return newest == nullptr ? nullptr : &newest->aggs;
+  }
   if (it == e.blocks.end() || it->index != block) {
     Block fresh;
     fresh.index = block;
@@ -225,19 +242,14 @@ const ViewShard::AggVector* ViewShard::BlockStates(Entity& e, int64_t block) {
     it = e.blocks.insert(it, std::move(fresh));
   }
   Block& b = *it;
-  if (!b.valid) {
-    // Newest pane first, as the pane-by-pane walk merges them.
-    for (auto& a : b.aggs) a->Reset();
-    b.empty = true;
-    const int64_t lo = block * kBlockPanes;
-    for (auto p = e.coarse.rbegin(); p != e.coarse.rend() && p->index >= lo; ++p) {
-      if (p->index >= lo + kBlockPanes) continue;
-      for (size_t a = 0; a < b.aggs.size(); ++a) b.aggs[a]->Merge(*p->aggs[a]);
-      b.empty = false;
-    }
-    b.valid = true;
+  // Newest pane first, as the pane-by-pane walk merges them.
+  for (auto& a : b.aggs) a->Reset();
+  for (auto p = e.coarse.rbegin(); p != e.coarse.rend() && p->index >= lo; ++p) {
+    if (p->index >= lo + kBlockPanes) continue;
+    for (size_t a = 0; a < b.aggs.size(); ++a) b.aggs[a]->Merge(*p->aggs[a]);
   }
-  return b.empty ? nullptr : &b.aggs;
+  b.valid = true;
+  return &b.aggs;
 }
 
 void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out) {

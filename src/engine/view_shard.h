@@ -95,8 +95,8 @@ class ViewShard {
   // The states of panes [lo, hi) merged: the single pane's own states when only one is
   // in range, else scratch_. Valid until the next call.
   const AggVector* MergeRange(const std::deque<Pane>& panes, int64_t lo, int64_t hi);
-  // The merged states of a complete coarse block (built or rebuilt on demand), or nullptr
-  // when the block has no pane.
+  // The merged states of a complete coarse block (built or rebuilt on demand), the states
+  // of its only pane, or nullptr when it has no pane.
   const AggVector* BlockStates(Entity& e, int64_t block);
   // Marks the block holding coarse pane `coarse_index` as needing a rebuild.
   void InvalidateBlock(Entity& e, int64_t coarse_index);
