@@ -316,7 +316,7 @@ void ParseRedaction(const Node& n, RedactionOptions* r) {
 void ParseEngine(const Node& n, EngineOptions* e) {
   n.OnlyKeys({"threads", "pane", "coarse_pane", "fine_window_limit", "watermark_delay",
               "allowed_lateness", "idle_advance", "max_future", "max_entities_per_view",
-              "batch_size", "queue_batches"});
+              "batch_size", "queue_batches", "coarse_blocks"});
   if (n.Has("max_entities_per_view"))
     e->max_entities_per_view = static_cast<size_t>(n["max_entities_per_view"].Int(1, 1LL << 40));
   if (n.Has("idle_advance")) e->idle_advance_ns = n["idle_advance"].Duration(true);
@@ -327,6 +327,7 @@ void ParseEngine(const Node& n, EngineOptions* e) {
   if (n.Has("fine_window_limit")) e->fine_window_limit_ns = n["fine_window_limit"].Duration();
   if (n.Has("watermark_delay")) e->watermark_delay_ns = n["watermark_delay"].Duration(true);
   if (n.Has("allowed_lateness")) e->allowed_lateness_ns = n["allowed_lateness"].Duration(true);
+  if (n.Has("coarse_blocks")) e->coarse_blocks = n["coarse_blocks"].Bool();
   if (n.Has("batch_size")) e->batch_size = static_cast<size_t>(n["batch_size"].Int(1, 1 << 20));
   if (n.Has("queue_batches"))
     e->queue_batches = static_cast<size_t>(n["queue_batches"].Int(2, 1 << 16));

@@ -46,6 +46,9 @@ struct EngineOptions {
   int64_t pane_ns = 10'000'000'000;         // base pane; every window is a multiple
   int64_t coarse_pane_ns = 60'000'000'000;  // panes for windows above fine_window_limit
   int64_t fine_window_limit_ns = 300'000'000'000;
+  // Coarse windows of 24 or more coarse panes merge cached blocks of 8 coarse panes (about
+  // 1.75x faster when 1h windows are full, for up to ~50% more state). Off: pane by pane.
+  bool coarse_blocks = true;
   int64_t watermark_delay_ns = 2'000'000'000;  // out-of-orderness tolerated before closing
   int64_t allowed_lateness_ns = 30'000'000'000;
   // Live input that goes quiet: when no event arrives for this long (wall clock), panes

@@ -68,7 +68,7 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
   fine_panes_kept_ = std::max(CeilDiv(longest_fine, pane_ns_), int64_t{1});
   coarse_panes_kept_ = CeilDiv(longest_coarse, coarse_ns_) + 1;
   // Blocks pay off once the longest coarse window spans a few of them.
-  use_blocks_ = coarse_panes_kept_ >= 3 * kBlockPanes;
+  use_blocks_ = options.coarse_blocks && coarse_panes_kept_ >= 3 * kBlockPanes;
   evict_after_panes_ =
       CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
   scratch_ = NewAggs();

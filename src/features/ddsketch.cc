@@ -125,7 +125,7 @@ void DDSketch::Merge(const DDSketch& other) {
     *this = other;
     return;
   }
-  // Merged into a per-thread buffer, then swapped in: the old buckets become the buffer.
+  // Merged into a per-thread buffer.
   thread_local std::vector<Bucket> merged;
   merged.clear();
   merged.reserve(buckets_.size() + other.buckets_.size());
@@ -143,7 +143,9 @@ void DDSketch::Merge(const DDSketch& other) {
       ++j;
     }
   }
-  buckets_.swap(merged);
+  // Copied back rather than swapped: a swap would hand this sketch the buffer's capacity,
+  // which follows the largest merge this thread has done.
+  buckets_.assign(merged.begin(), merged.end());
   CollapseLowest();
   count_ = SatAdd(count_, other.count_);
   zero_count_ = SatAdd(zero_count_, other.zero_count_);

@@ -159,6 +159,7 @@ void SpaceSaving::Add(std::string_view key) {
   }
   if (slots_.size() < capacity_) {
     const auto slot = static_cast<int32_t>(slots_.size());
+    ReserveSlot();
     slots_.push_back(Slot{std::string(key), 1, 0, hash});
     IndexInsert(slot);
     heap_.push_back(HeapEntry{1, hash, slot});
@@ -278,40 +279,59 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
     s.count = SatAdd(s.count, t ? t->count : m_other);
     s.error = SatAdd(s.error, t ? t->error : m_other);
   }
+  // The other summary's new keys are gathered in a per-thread buffer (whose key strings
+  // keep their storage), so slots_ never grows past the capacity.
+  thread_local std::vector<Slot> extra;
+  size_t added = 0;
   for (const Slot& t : other.slots_) {
-    // Appended keys come from `other`, where keys are distinct, so they never match here.
     if (Find(t.key, t.hash) >= 0) continue;
-    slots_.emplace_back();
-    Slot& c = slots_.back();
+    if (added == extra.size()) extra.emplace_back();
+    Slot& c = extra[added++];
     c.key.assign(t.key);
     c.count = SatAdd(t.count, m_this);
     c.error = SatAdd(t.error, m_this);
     c.hash = t.hash;
   }
   total_ = SatAdd(total_, other.total_);
-  if (slots_.size() > capacity_) KeepHeaviest();
+  if (own + added <= capacity_) {
+    for (size_t i = 0; i < added; ++i) {
+      ReserveSlot();
+      slots_.push_back(std::move(extra[i]));
+    }
+  } else {
+    KeepHeaviest(extra, added);
+  }
   RebuildIndex();
   heap_stale_ = true;  // merges usually come in runs; the next Add rebuilds the heap
 }
 
-void SpaceSaving::KeepHeaviest() {
-  // The `capacity` heaviest, ties by key bytes: a total order, so the kept set does not
-  // depend on the order of the counters. Selection works on indices, with each key's first
-  // 8 bytes compared as a number before the bytes themselves; the kept counters then move
-  // to the front in their current order.
+void SpaceSaving::ReserveSlot() {
+  // Grow by doubling, but never past the capacity: merged summaries stay at full size
+  // for as long as their pane lives.
+  if (slots_.size() < slots_.capacity()) return;
+  slots_.reserve(std::min<size_t>(capacity_, std::max<size_t>(4, 2 * slots_.capacity())));
+}
+
+void SpaceSaving::KeepHeaviest(std::vector<Slot>& extra, size_t added) {
+  // The `capacity` heaviest of slots_ and extra[0, added), ties by key bytes: a total
+  // order, so the kept set does not depend on the order of the counters. Selection works
+  // on indices (slots_ first, then extra), with each key's first 8 bytes compared as a
+  // number before the bytes themselves. Kept extras then take the places of dropped slots.
   thread_local std::vector<uint64_t> prefix;
   thread_local std::vector<uint32_t> order;
   thread_local std::vector<uint8_t> kept;
-  const size_t n = slots_.size();
+  const size_t own = slots_.size();
+  const size_t n = own + added;
+  const auto at = [&](size_t i) -> Slot& { return i < own ? slots_[i] : extra[i - own]; };
   prefix.resize(n);
   order.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    prefix[i] = KeyPrefix(slots_[i].key);
+    prefix[i] = KeyPrefix(at(i).key);
     order[i] = static_cast<uint32_t>(i);
   }
   const auto heavier = [&](uint32_t a, uint32_t b) {
-    const Slot& x = slots_[a];
-    const Slot& y = slots_[b];
+    const Slot& x = at(a);
+    const Slot& y = at(b);
     if (x.count != y.count) return x.count > y.count;
     if (prefix[a] != prefix[b]) return prefix[a] < prefix[b];
     return x.key < y.key;
@@ -319,13 +339,17 @@ void SpaceSaving::KeepHeaviest() {
   std::nth_element(order.begin(), order.begin() + capacity_, order.end(), heavier);
   kept.assign(n, 0);
   for (size_t i = 0; i < capacity_; ++i) kept[order[i]] = 1;
-  size_t j = 0;
-  for (size_t i = 0; i < n; ++i) {
+  size_t hole = 0;  // next dropped position in slots_
+  for (size_t i = own; i < n; ++i) {
     if (!kept[i]) continue;
-    if (i != j) std::swap(slots_[j], slots_[i]);
-    ++j;
+    while (hole < own && kept[hole]) ++hole;
+    if (hole < own) {
+      std::swap(slots_[hole++], extra[i - own]);
+    } else {
+      ReserveSlot();
+      slots_.push_back(std::move(extra[i - own]));
+    }
   }
-  slots_.resize(capacity_);
 }
 
 void SpaceSaving::Serialize(std::string* out) const {

@@ -104,7 +104,9 @@ class SpaceSaving {
   void HeapSiftDown(size_t pos);
   void HeapSwap(size_t a, size_t b);
   void Rebuild(std::vector<Slot> slots);
-  void KeepHeaviest();  // drops all but the capacity heaviest counters
+  // Keeps the capacity heaviest of slots_ and extra[0, added) in slots_.
+  void KeepHeaviest(std::vector<Slot>& extra, size_t added);
+  void ReserveSlot();   // room for one more slot, growing at most to the capacity
   void RebuildIndex();  // from slots_ (no-op when not indexed)
   void RebuildHeap();   // from slots_
   // Up to kLinearFindMax counters are found by scanning their hashes; larger summaries

@@ -78,9 +78,10 @@ std::vector<Event> MakeEvents() {
   return events;
 }
 
-void Check(int threads) {
+void Check(int threads, bool blocks = true) {
   EngineConfig cfg = ParseConfig(kConfig, "coarse_window_test.yaml");
   cfg.engine.threads = threads;
+  cfg.engine.coarse_blocks = blocks;
   const std::vector<Event> events = MakeEvents();
   CollectingSink sink;
   {
