@@ -160,6 +160,9 @@ TEST(CoarseWindows, LongWindowsMatchARecountSingleThread) {
 TEST(CoarseWindows, LongWindowsMatchARecountFourShards) {
   Check(4);
 }
+TEST(CoarseWindows, LongWindowsMatchARecountPaneByPane) {
+  Check(1, /*blocks=*/false);
+}
 
 }  // namespace
 }  // namespace dnsight
