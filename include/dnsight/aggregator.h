@@ -59,6 +59,8 @@ struct AggregationSpec {
 
   // Names of the values Finalize emits, in order (e.g. "latency_p50", "latency_p95").
   std::vector<std::string> OutputNames() const;
+  // True when the aggregation reads `field` (count and ratio read only their predicates).
+  bool ReadsField() const { return kind != AggKind::kCount && kind != AggKind::kRatio; }
 };
 
 class AggState {

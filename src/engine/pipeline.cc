@@ -112,6 +112,41 @@ class Pipeline::SourceSink : public ObservationSink {
 
 namespace {
 
+// The events whose dga_score some view reads: one gate per use, made of the predicates
+// that must also hold for the score to matter (the view's filter, and a ratio's other
+// conditions). Empty when some use needs every event's score.
+std::vector<std::vector<EventPredicate>> ScoreGates(const std::vector<FeatureView>& views) {
+  const auto without_score = [](const std::vector<EventPredicate>& ps,
+                                std::vector<EventPredicate>* out) {
+    for (const auto& p : ps)
+      if (p.field != DnsField::kDgaScore) out->push_back(p);
+  };
+  const auto reads_score = [](const std::vector<EventPredicate>& ps) {
+    return std::any_of(ps.begin(), ps.end(),
+                       [](const EventPredicate& p) { return p.field == DnsField::kDgaScore; });
+  };
+  std::vector<std::vector<EventPredicate>> gates;
+  for (const auto& v : views) {
+    if (!v.UsesField(DnsField::kDgaScore)) continue;
+    std::vector<EventPredicate> filter;
+    without_score(v.filter, &filter);
+    const auto add = [&](const std::vector<EventPredicate>& extra) {
+      std::vector<EventPredicate> gate = filter;
+      without_score(extra, &gate);
+      gates.push_back(std::move(gate));
+    };
+    if (reads_score(v.filter)) add({});
+    for (const auto& a : v.aggregations) {
+      if (a.ReadsField() && a.field == DnsField::kDgaScore) add({});
+      if (reads_score(a.predicate)) add(a.predicate);
+    }
+  }
+  // A gate with no predicate matches every event: then gating saves nothing.
+  for (const auto& g : gates)
+    if (g.empty()) return {};
+  return gates;
+}
+
 NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
   NormalizerOptions o;
   o.redaction = c.redaction;
@@ -128,6 +163,7 @@ NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
         o.label_stats || v.UsesField(DnsField::kLabelCount) || v.UsesField(DnsField::kLabelEntropy);
     o.first_seen = o.first_seen || v.UsesField(DnsField::kNewDomain);
   }
+  o.score_gates = ScoreGates(c.views);
   return o;
 }
 

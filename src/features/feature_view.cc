@@ -155,8 +155,7 @@ bool FeatureView::UsesField(DnsField f) const {
   };
   if (in(filter)) return true;
   for (const auto& a : aggregations) {
-    const bool reads_field = a.kind != AggKind::kCount && a.kind != AggKind::kRatio;
-    if ((reads_field && a.field == f) || in(a.predicate)) return true;
+    if ((a.ReadsField() && a.field == f) || in(a.predicate)) return true;
   }
   return false;
 }

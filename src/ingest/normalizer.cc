@@ -128,6 +128,7 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
       domains_(options.psl_cache_entries),
       seen_capacity_(options.seen_domains_capacity),
       score_names_(options.score_names),
+      score_gates_(std::move(options.score_gates)),
       label_stats_(options.label_stats),
       first_seen_(options.first_seen || options.score_names),
       registered_domain_(options.registered_domain || first_seen_) {}
@@ -147,6 +148,21 @@ float EventNormalizer::CachedDgaScore(std::string_view label) {
   slot.len = static_cast<uint8_t>(label.size());
   std::memcpy(slot.label, label.data(), label.size());
   return slot.score;
+}
+
+bool EventNormalizer::NeedsScore(const DnsEventBatch& batch, const DnsEvent& e) const {
+  if (score_gates_.empty()) return true;
+  for (const auto& gate : score_gates_) {
+    bool all = true;
+    for (const auto& p : gate) {
+      if (!p.Matches(batch, e)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return true;
+  }
+  return false;
 }
 
 bool EventNormalizer::IsNewDomain(std::string_view rd) {
@@ -222,7 +238,8 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   if (score_names_ && e.rd_len > 0) {
     // Score before learning, so a domain never vouches for itself.
     const std::string_view label = NameModel::RegisteredLabel(name.substr(name.size() - e.rd_len));
-    e.dga_score = CachedDgaScore(label);
+    // The qname is already in batch->arena, so gates may read it.
+    if (NeedsScore(*batch, e)) e.dga_score = CachedDgaScore(label);
     if (e.new_domain && e.rcode == 0) names_.Learn(label);
   }
   batch->events.push_back(e);

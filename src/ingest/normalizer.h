@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dnsight/aggregator.h"
 #include "dnsight/dns_event.h"
 #include "dnsight/observation.h"
 #include "dnsight/status.h"
@@ -40,6 +41,12 @@ struct NormalizerOptions {
   // learn the model from newly seen domains that resolve. Costs ~30 ns per event; on
   // only when a view uses dga_score.
   bool score_names = false;
+  // When non-empty, an event is scored only if every predicate of at least one gate
+  // matches it (an empty gate matches everything); other events keep dga_score 0. The
+  // pipeline derives the gates from the views that read dga_score (e.g. a ratio where
+  // rcode is NXDOMAIN and dga_score >= 0.7 needs scores of NXDOMAIN events only). The
+  // model still learns from every event. Predicates on dga_score itself are not allowed.
+  std::vector<std::vector<EventPredicate>> score_gates;
   // Derive label_count / label_entropy and new_domain. They are features, not part of the
   // normalization; the pipeline turns each off when no view reads it (label entropy was
   // about 10% of the decode profile). Off: the fields keep their defaults (0, false).
@@ -86,6 +93,8 @@ class EventNormalizer {
 
  private:
   bool IsNewDomain(std::string_view rd);
+  // True when some score gate matches e (or there are none).
+  bool NeedsScore(const DnsEventBatch& batch, const DnsEvent& e) const;
   // names_.DgaScore(label), remembered per label until the model learns again (a score
   // depends only on the label and the model, so a remembered one is exact).
   float CachedDgaScore(std::string_view label);
@@ -102,6 +111,7 @@ class EventNormalizer {
   size_t seen_capacity_;
   std::unordered_set<uint64_t> seen_current_, seen_previous_;
   bool score_names_;
+  std::vector<std::vector<EventPredicate>> score_gates_;
   bool label_stats_;
   bool first_seen_;
   bool registered_domain_;

@@ -48,6 +48,46 @@ TEST(Normalizer, LowercasesStripsDotAndMeasures) {
   EXPECT_FALSE(b.events[1].new_domain);
 }
 
+// Gated scoring gives exactly the ungated score where a gate matches, 0 elsewhere, and the
+// name model keeps learning from every event either way.
+TEST(Normalizer, ScoreGatesLimitScoringNotLearning) {
+  NormalizerOptions all;
+  all.score_names = true;
+  NormalizerOptions gated = all;
+  EventPredicate nx;
+  nx.field = DnsField::kRcode;
+  nx.numbers = {3};
+  gated.score_gates = {{nx}};
+  EventNormalizer a(all), g(gated);
+  DnsEventBatch ba, bg;
+  std::string_view reason;
+  int scored_nx = 0;
+  for (int i = 0; i < 3000; ++i) {
+    RawDnsObservation o;
+    o.query_time_ns = 1000 + i;
+    // 400 plausible domains to learn from (past the model's warm-up), and random ones.
+    const std::string name =
+        "www." +
+        (i % 7 == 0 ? "xq" + std::to_string(i * 7919) + "zk" : "shop" + std::to_string(i % 400)) +
+        ".com";
+    o.qname = name;
+    o.rcode = i % 3 == 0 ? 3 : 0;
+    o.client = *IpAddress::Parse("192.0.2.1");
+    ASSERT_TRUE(a.Append(o, &ba, &reason));
+    ASSERT_TRUE(g.Append(o, &bg, &reason));
+  }
+  ASSERT_EQ(ba.events.size(), bg.events.size());
+  for (size_t i = 0; i < ba.events.size(); ++i) {
+    if (ba.events[i].rcode == 3) {
+      EXPECT_EQ(bg.events[i].dga_score, ba.events[i].dga_score) << i;
+      scored_nx += ba.events[i].dga_score > 0;
+    } else {
+      EXPECT_EQ(bg.events[i].dga_score, 0.0f) << i;
+    }
+  }
+  EXPECT_GT(scored_nx, 100);
+}
+
 TEST(Normalizer, RejectsBadInput) {
   EventNormalizer n({});
   DnsEventBatch b;

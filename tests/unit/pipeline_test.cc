@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine/config.h"
 
 namespace dnsight {
@@ -141,6 +143,44 @@ PipelineCounters Feed(const std::string& yaml, std::vector<std::pair<const char*
 constexpr const char* kClientView = R"(
   - {name: c, entity: client, windows: [10s], aggregations: [{name: n, kind: count}]}
 )";
+
+// Names are scored only where a view can read the score (here: NXDOMAIN events of the
+// ratio). The ratio must equal the one computed when every event is scored.
+TEST(Pipeline, NameScoresOnlyWhereReadGiveTheSameFeatures) {
+  const std::string ratio_view =
+      "  - {name: d, entity: global, windows: [10s], aggregations: [{name: dga_nx, kind: ratio,"
+      " where: {dga_score: {ge: 0.5}, rcode: [NXDOMAIN]}}]}\n";
+  const std::string gated = "engine: {pane: 10s, watermark_delay: 2s}\nviews:\n" + ratio_view;
+  // A second view reading every score turns the gating off.
+  const std::string all = gated +
+                          "  - {name: m, entity: global, windows: [10s], aggregations: [{name: "
+                          "top, kind: max, field: dga_score}]}\n";
+  const auto run = [](const std::string& yaml) {
+    const EngineConfig cfg = ParseConfig(yaml, "t.yaml");
+    Sink sink;
+    Pipeline p(cfg, sink);
+    ObservationSink& in = p.AddSource("s");
+    for (int i = 0; i < 4000; ++i) {
+      RawDnsObservation o = Obs(i * kSec / 50);
+      const std::string name = "www." +
+                               (i % 5 == 0 ? "qz" + std::to_string(i * 7919) + "xkv"
+                                           : "shop" + std::to_string(i % 300)) +
+                               ".com";
+      o.qname = name;
+      o.rcode = i % 5 == 0 || i % 11 == 0 ? 3 : 0;
+      in.OnObservation(o);
+    }
+    p.Finish();
+    std::vector<double> ratios;
+    for (const auto& r : sink.rows)
+      if (r.view == 0) ratios.push_back(r.values[0]);
+    return ratios;
+  };
+  const std::vector<double> g = run(gated), a = run(all);
+  EXPECT_EQ(g, a);
+  ASSERT_FALSE(g.empty());
+  EXPECT_GT(*std::max_element(g.begin(), g.end()), 0.05);
+}
 
 TEST(Pipeline, EntityClosedInTwoPanesWithSameLastPaneIsEvictedOnce) {
   // A@51 and A@61 share a batch; A@61 closes pane 5 after both are in, so A's rows for
