@@ -3,8 +3,10 @@
 #include <libpsl.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace dnsight {
@@ -76,8 +78,13 @@ void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entrop
 
 RegisteredDomainFinder::RegisteredDomainFinder(size_t cache_entries)
     : slots_(std::bit_ceil(std::max<size_t>(cache_entries, 16))) {
-  psl_ = psl_latest(nullptr);
-  if (psl_ != nullptr) {
+  // The system list as text: libpsl matches against it, and the same file tells which
+  // suffixes have deeper rules (see Find). Without it: libpsl's newest list, no shortcut.
+  const char* dat = psl_builtin_filename();
+  if (dat != nullptr && (psl_ = psl_load_file(dat)) != nullptr) {
+    owned_ = true;
+    LoadRuleParents(dat);
+  } else if ((psl_ = psl_latest(nullptr)) != nullptr) {
     owned_ = true;
   } else {
     psl_ = psl_builtin();
@@ -88,6 +95,27 @@ RegisteredDomainFinder::~RegisteredDomainFinder() {
   if (owned_) psl_free(const_cast<psl_ctx_st*>(psl_));
 }
 
+void RegisteredDomainFinder::LoadRuleParents(const char* path) {
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return;
+  char line[512];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    std::string_view rule(line);
+    rule = rule.substr(0, rule.find_first_of(" \t\r\n"));
+    if (rule.empty() || rule.starts_with("//")) continue;
+    if (rule.front() == '!') rule.remove_prefix(1);
+    // Every proper suffix of two or more labels has a deeper rule below it.
+    for (size_t dot = rule.find('.'); dot != std::string_view::npos;
+         dot = rule.find('.', dot + 1)) {
+      const std::string_view parent = rule.substr(dot + 1);
+      if (parent.find('.') == std::string_view::npos) break;
+      rule_parents_.insert(XXH3_64bits(parent.data(), parent.size()));
+    }
+  }
+  parents_known_ = !std::ferror(f);
+  std::fclose(f);
+}
+
 size_t RegisteredDomainFinder::Lookup(std::string_view name) {
   if (psl_ == nullptr || name.empty()) return 0;
   scratch_.assign(name);
@@ -96,29 +124,47 @@ size_t RegisteredDomainFinder::Lookup(std::string_view name) {
   return scratch_.size() - static_cast<size_t>(rd - scratch_.c_str());
 }
 
+const RegisteredDomainFinder::Slot* RegisteredDomainFinder::Cached(std::string_view key) {
+  if (key.size() > sizeof(Slot::key) || key.empty()) return nullptr;
+  const uint64_t hash = XXH3_64bits(key.data(), key.size());
+  Slot& slot = slots_[hash & (slots_.size() - 1)];
+  if (slot.key_len == key.size() && slot.hash == hash &&
+      std::memcmp(slot.key, key.data(), key.size()) == 0)
+    return &slot;
+  slot.hash = hash;
+  slot.rd_len = static_cast<uint16_t>(Lookup(key));
+  slot.key_len = static_cast<uint8_t>(key.size());
+  slot.no_deeper_rules = parents_known_ && !rule_parents_.contains(hash);
+  std::memcpy(slot.key, key.data(), key.size());
+  return &slot;
+}
+
 size_t RegisteredDomainFinder::Find(std::string_view name) {
-  // The eTLD+1 of a name is decided by its last few labels. Cache by the last
-  // kCacheLabels labels; when the answer covers that whole key, a longer suffix rule
-  // might apply, so the full name is looked up uncached. (Rules deeper than
-  // kCacheLabels-1 labels that match only the full name are not in the PSL today.)
-  const std::string_view key = LastLabels(name, kCacheLabels);
-  size_t len;
-  if (key.size() > sizeof(Slot::key) || key.empty()) {
-    len = Lookup(key);
-  } else {
-    const uint64_t hash = XXH3_64bits(key.data(), key.size());
-    Slot& slot = slots_[hash & (slots_.size() - 1)];
-    if (slot.key_len == key.size() && slot.hash == hash &&
-        std::memcmp(slot.key, key.data(), key.size()) == 0) {
-      len = slot.rd_len;
-    } else {
-      len = Lookup(key);
-      slot.hash = hash;
-      slot.rd_len = static_cast<uint16_t>(len);
-      slot.key_len = static_cast<uint8_t>(key.size());
-      std::memcpy(slot.key, key.data(), key.size());
-    }
+  if (!parents_known_) return FindWithoutRuleParents(name);
+  // Rules are listed in Unicode; such names are rare, look them up whole.
+  if (name.find("xn--") != std::string_view::npos ||
+      std::any_of(name.begin(), name.end(), [](char c) { return c & 0x80; }))
+    return Lookup(name);
+  // The last k labels decide the answer when no rule of the list lies below them: the
+  // registered domain of any longer name is then that of the key. Keys are cached, so a
+  // name under a known domain costs one cache probe.
+  for (int k = 2; k <= kCacheLabels; ++k) {
+    const std::string_view key = LastLabels(name, k);
+    const Slot* slot = Cached(key);
+    if (slot == nullptr) break;
+    if (key.size() == name.size()) return slot->rd_len;
+    if (slot->no_deeper_rules && slot->rd_len > 0) return slot->rd_len;
   }
+  return Lookup(name);
+}
+
+size_t RegisteredDomainFinder::FindWithoutRuleParents(std::string_view name) {
+  // Cache by the last kCacheLabels labels; when the answer covers that whole key, a longer
+  // suffix rule might apply, so the full name is looked up uncached. (This misses rules
+  // deeper than kCacheLabels-1 labels that match only the full name.)
+  const std::string_view key = LastLabels(name, kCacheLabels);
+  const Slot* slot = Cached(key);
+  const size_t len = slot ? slot->rd_len : Lookup(key);
   if ((len == key.size() || len == 0) && key.size() < name.size()) return Lookup(name);
   return len;
 }

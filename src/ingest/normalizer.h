@@ -1,8 +1,8 @@
 // EventNormalizer: turns decoder observations into normalized DnsEvents.
 //
 // For each observation it: lowercases the qname and drops the trailing dot; finds the
-// registered domain (eTLD+1) with the public suffix list (libpsl, the system list when
-// installed, else libpsl's built-in one); measures label count and mean per-label
+// registered domain (eTLD+1) with the public suffix list (libpsl with the system list's
+// text when installed, else libpsl's newest or built-in list); measures label count and mean per-label
 // character entropy; sets event time (query time, else response time) and latency;
 // redacts the client address; and marks the first sighting of each registered domain
 // (`new_domain`, from a bounded two-generation set, so "first" means "not seen in the
@@ -58,6 +58,9 @@ struct NormalizerOptions {
 };
 
 // Registered-domain lookup with a bounded cache. Exposed for tests.
+// With the list's text it caches by the last two to four labels, and answers from a key
+// when no rule of the list lies below it: a name under a known domain costs one probe,
+// and rules of any depth are honoured. Loading the list costs ~10 ms at start.
 class RegisteredDomainFinder {
  public:
   RegisteredDomainFinder(size_t cache_entries);
@@ -69,18 +72,28 @@ class RegisteredDomainFinder {
 
  private:
   size_t Lookup(std::string_view name);
+  // Records every suffix of two or more labels that has a rule below it, from the
+  // list's text (hashes only: a collision just disables the shortcut for a name).
+  void LoadRuleParents(const char* path);
   // Direct-mapped cache slot, one cache line: the key (the last few labels) is stored
   // inline and compared exactly; longer keys bypass the cache.
   struct Slot {
     uint64_t hash = 0;
     uint16_t rd_len = 0;
-    uint8_t key_len = 0;  // 0: empty slot
-    char key[53];
+    uint8_t key_len = 0;           // 0: empty slot
+    bool no_deeper_rules = false;  // no list rule has more labels than the key and ends in it
+    char key[52];
   };
   static_assert(sizeof(Slot) == 64);
+  // The slot holding key's answer (looked up now if absent), nullptr if key is too long.
+  const Slot* Cached(std::string_view key);
+  // Find when the list's text (and so rule_parents_) is not available.
+  size_t FindWithoutRuleParents(std::string_view name);
   const psl_ctx_st* psl_;
   bool owned_ = false;
   std::vector<Slot> slots_;  // power of two
+  std::unordered_set<uint64_t> rule_parents_;
+  bool parents_known_ = false;
   std::string scratch_;
 };
 

@@ -1,8 +1,12 @@
 #include "ingest/normalizer.h"
 
 #include <gtest/gtest.h>
+#include <libpsl.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "common/time_util.h"
 
@@ -21,6 +25,46 @@ TEST(RegisteredDomain, PublicSuffixList) {
   // Served from the cache the second time, same answer.
   EXPECT_EQ(rd("x.y.www.example.com"), "example.com");
   EXPECT_EQ(rd("x.y.www.example.com"), "example.com");
+}
+
+// Every rule of the system list, with names one and two labels below it and under a
+// popular-looking parent: the cached finder (with its two-label shortcut) agrees with an
+// uncached libpsl lookup on the same list.
+TEST(RegisteredDomain, AgreesWithLibpslOnEveryRule) {
+  const char* path = psl_builtin_filename();
+  std::FILE* f = path ? std::fopen(path, "r") : nullptr;
+  if (f == nullptr) GTEST_SKIP() << "no public suffix list text installed";
+  psl_ctx_t* psl = psl_load_file(path);
+  ASSERT_NE(psl, nullptr);
+  const auto reference = [&](const std::string& name) -> std::string {
+    const char* rd = psl_registrable_domain(psl, name.c_str());
+    return rd ? rd : "";
+  };
+  RegisteredDomainFinder finder(1 << 12);  // small: evictions and refills too
+  char line[512];
+  int rules = 0, checked = 0;
+  std::vector<std::string> names;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    std::string rule(line);
+    rule = rule.substr(0, rule.find_first_of(" \t\r\n"));
+    if (rule.empty() || rule.starts_with("//")) continue;
+    if (rule[0] == '!') rule.erase(0, 1);
+    if (rule.starts_with("*.")) rule.replace(0, 1, "wild");
+    ++rules;
+    // The parent of the rule too: its own shortcut entry is made before the deeper name.
+    const size_t dot = rule.find('.');
+    if (dot != std::string::npos) names.push_back("www." + rule.substr(dot + 1));
+    for (const char* prefix : {"", "x.", "www.shop.", "a.b.c.d."}) names.push_back(prefix + rule);
+  }
+  std::fclose(f);
+  for (const std::string& name : names) {
+    const std::string got(std::string_view(name).substr(name.size() - finder.Find(name)));
+    ASSERT_EQ(got, reference(name)) << name;
+    ++checked;
+  }
+  psl_free(psl);
+  EXPECT_GT(rules, 5000);
+  EXPECT_GT(checked, 5 * 5000);
 }
 
 TEST(Normalizer, LowercasesStripsDotAndMeasures) {
