@@ -152,6 +152,7 @@ void SpaceSaving::Add(std::string_view key) {
   if (found >= 0) {
     Slot& s = slots_[static_cast<size_t>(found)];
     s.count = SatAdd(s.count, 1);
+    if (!indexed()) return;
     const auto pos = static_cast<size_t>(heap_pos_[static_cast<size_t>(found)]);
     heap_[pos].count = s.count;
     HeapSiftDown(pos);
@@ -162,13 +163,14 @@ void SpaceSaving::Add(std::string_view key) {
     ReserveSlot();
     slots_.push_back(Slot{std::string(key), 1, 0, hash});
     IndexInsert(slot);
+    if (!indexed()) return;
     heap_.push_back(HeapEntry{1, hash, slot});
     heap_pos_.push_back(static_cast<int32_t>(heap_.size() - 1));
     HeapSiftUp(heap_.size() - 1);
     return;
   }
   // Replace the minimum; std::string::assign reuses the old key's buffer when it fits.
-  const int32_t victim = heap_[0].slot;
+  const int32_t victim = indexed() ? heap_[0].slot : MinSlotByScan();
   IndexErase(victim);
   Slot& s = slots_[static_cast<size_t>(victim)];
   s.error = s.count;
@@ -183,14 +185,28 @@ void SpaceSaving::Add(std::string_view key) {
   }
   s.hash = hash;
   IndexInsert(victim);
+  if (!indexed()) return;
   heap_[0].count = s.count;
   heap_[0].hash = hash;
   HeapSiftDown(0);
 }
 
+int32_t SpaceSaving::MinSlotByScan() const {
+  // The least counter under the same total order as the heap's: (count, hash, key).
+  size_t best = 0;
+  for (size_t i = 1; i < slots_.size(); ++i) {
+    const Slot& a = slots_[i];
+    const Slot& b = slots_[best];
+    if (a.count != b.count ? a.count < b.count
+                           : (a.hash != b.hash ? a.hash < b.hash : a.key < b.key))
+      best = i;
+  }
+  return static_cast<int32_t>(best);
+}
+
 uint64_t SpaceSaving::min_count() const {
   if (slots_.size() < capacity_ || slots_.empty()) return 0;
-  if (!heap_stale_) return heap_[0].count;
+  if (indexed() && !heap_stale_) return heap_[0].count;
   uint64_t m = slots_[0].count;
   for (const Slot& s : slots_) m = std::min(m, s.count);
   return m;
@@ -244,6 +260,7 @@ void SpaceSaving::RebuildIndex() {
 
 void SpaceSaving::RebuildHeap() {
   heap_stale_ = false;
+  if (!indexed()) return;
   heap_.resize(slots_.size());
   heap_pos_.resize(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {

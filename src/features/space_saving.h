@@ -109,8 +109,10 @@ class SpaceSaving {
   void ReserveSlot();   // room for one more slot, growing at most to the capacity
   void RebuildIndex();  // from slots_ (no-op when not indexed)
   void RebuildHeap();   // from slots_
-  // Up to kLinearFindMax counters are found by scanning their hashes; larger summaries
-  // keep the open-addressing index.
+  // The slot a new key replaces when the heap is not kept: the least by (count, hash, key).
+  int32_t MinSlotByScan() const;
+  // Up to kLinearFindMax counters are found by scanning their hashes and the victim by
+  // scanning the counts; larger summaries keep the open-addressing index and the heap.
   static constexpr uint32_t kLinearFindMax = 32;
   bool indexed() const { return capacity_ > kLinearFindMax; }
 
@@ -120,7 +122,8 @@ class SpaceSaving {
   // Open-addressing index from key hash to slot (-1 empty), sized 2 * capacity rounded to
   // a power of two; allocated with the first key.
   std::vector<int32_t> index_;
-  // Min-heap of slots by (count, hash, key), and each slot's position in it.
+  // Min-heap of slots by (count, hash, key), and each slot's position in it (indexed
+  // summaries only).
   std::vector<HeapEntry> heap_;
   std::vector<int32_t> heap_pos_;
   bool heap_stale_ = false;  // after a merge; rebuilt by the next Add
