@@ -85,4 +85,11 @@ class AggState {
 // init: an empty state for `spec`. `spec` must outlive the state.
 std::unique_ptr<AggState> MakeAggState(const AggregationSpec& spec);
 
+// init in place, for owners that keep many states in one allocation (src/engine's panes).
+// `where` must hold AggStateSize(spec) bytes aligned to alignof(std::max_align_t). The
+// state is destroyed with std::destroy_at (the destructor is virtual); the owner frees
+// the memory.
+size_t AggStateSize(const AggregationSpec& spec);
+AggState* MakeAggStateAt(const AggregationSpec& spec, void* where);
+
 }  // namespace dnsight

@@ -52,6 +52,7 @@ struct ViewShard::Entity {
 ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineOptions& options)
     : view_index_(view_index),
       view_(view),
+      layout_(view.aggregations),
       pane_ns_(options.pane_ns),
       coarse_ns_(options.coarse_pane_ns),
       max_entities_(std::max<size_t>(
@@ -87,10 +88,7 @@ ViewShard::AggVector ViewShard::NewAggs() {
     free_aggs_.pop_back();
     return v;
   }
-  AggVector v;
-  v.reserve(view_.aggregations.size());
-  for (const auto& spec : view_.aggregations) v.push_back(MakeAggState(spec));
-  return v;
+  return AggVector(layout_);
 }
 
 void ViewShard::Recycle(AggVector&& aggs) {

@@ -40,6 +40,7 @@
 #include "dnsight/aggregator.h"
 #include "engine/config.h"
 #include "engine/entity_table.h"
+#include "engine/pane_states.h"
 #include "features/feature_view.h"
 
 namespace dnsight {
@@ -84,7 +85,7 @@ class ViewShard {
   struct Pane;
   struct Block;
   struct Entity;
-  using AggVector = std::vector<std::unique_ptr<AggState>>;
+  using AggVector = PaneStates;
 
   Entity& FindOrCreate(const std::string& key);
   Entity& Create(const std::string& key, uint64_t hash);
@@ -103,6 +104,7 @@ class ViewShard {
 
   uint32_t view_index_;
   const FeatureView& view_;
+  PaneLayout layout_;  // of view_.aggregations' states in a pane
   int64_t pane_ns_, coarse_ns_;
   int64_t fine_panes_kept_ = 0;    // base panes a fine window or lateness may need
   int64_t coarse_panes_kept_ = 0;  // coarse panes the longest coarse window needs

@@ -34,8 +34,10 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <limits>
+#include <new>
 
 #include "common/serial.h"
 #include "dnsight/aggregator.h"
@@ -715,31 +717,70 @@ bool EventPredicate::Matches(const DnsEventBatch& b, const DnsEvent& e) const {
   return false;
 }
 
-std::unique_ptr<AggState> MakeAggState(const AggregationSpec& spec) {
+namespace {
+
+// How to build the state of one aggregation kind: its size, and a constructor in place.
+struct StateMaker {
+  size_t size;
+  AggState* (*make)(const AggregationSpec& spec, void* where);
+};
+
+template <typename State>
+StateMaker Maker(AggState* (*make)(const AggregationSpec&, void*)) {
+  static_assert(alignof(State) <= alignof(std::max_align_t));
+  return {sizeof(State), make};
+}
+
+StateMaker MakerFor(const AggregationSpec& spec) {
+  using S = const AggregationSpec&;
   switch (spec.kind) {
     case AggKind::kCount:
-      return std::make_unique<CountState>();
+      return Maker<CountState>([](S, void* w) -> AggState* { return new (w) CountState(); });
     case AggKind::kSum:
-      return std::make_unique<SumState>(spec.field);
+      return Maker<SumState>([](S s, void* w) -> AggState* { return new (w) SumState(s.field); });
     case AggKind::kMin:
-      return std::make_unique<ExtremumState<false>>(spec.field);
+      return Maker<ExtremumState<false>>(
+          [](S s, void* w) -> AggState* { return new (w) ExtremumState<false>(s.field); });
     case AggKind::kMax:
-      return std::make_unique<ExtremumState<true>>(spec.field);
+      return Maker<ExtremumState<true>>(
+          [](S s, void* w) -> AggState* { return new (w) ExtremumState<true>(s.field); });
     case AggKind::kMean:
     case AggKind::kVariance:
-      return std::make_unique<MomentsState>(spec.kind, spec.field);
+      return Maker<MomentsState>(
+          [](S s, void* w) -> AggState* { return new (w) MomentsState(s.kind, s.field); });
     case AggKind::kRatio:
-      return std::make_unique<RatioState>(&spec);
+      return Maker<RatioState>([](S s, void* w) -> AggState* { return new (w) RatioState(&s); });
     case AggKind::kDistinct:
-      return std::make_unique<DistinctState>(&spec);
+      return Maker<DistinctState>(
+          [](S s, void* w) -> AggState* { return new (w) DistinctState(&s); });
     case AggKind::kQuantiles:
-      return std::make_unique<QuantilesState>(&spec);
+      return Maker<QuantilesState>(
+          [](S s, void* w) -> AggState* { return new (w) QuantilesState(&s); });
     case AggKind::kTopK:
-      return std::make_unique<TopKState>(&spec);
+      return Maker<TopKState>([](S s, void* w) -> AggState* { return new (w) TopKState(&s); });
     case AggKind::kEntropy:
-      return std::make_unique<EntropyState>(&spec);
+      return Maker<EntropyState>(
+          [](S s, void* w) -> AggState* { return new (w) EntropyState(&s); });
   }
-  return nullptr;  // not an AggKind: a programming error upstream
+  return {0, nullptr};  // not an AggKind: a programming error upstream
+}
+
+}  // namespace
+
+std::unique_ptr<AggState> MakeAggState(const AggregationSpec& spec) {
+  const StateMaker m = MakerFor(spec);
+  if (m.make == nullptr) return nullptr;
+  // Freed by the state's virtual deleting destructor, which passes the same size.
+  return std::unique_ptr<AggState>(m.make(spec, ::operator new(m.size)));
+}
+
+size_t AggStateSize(const AggregationSpec& spec) {
+  return MakerFor(spec).size;
+}
+
+AggState* MakeAggStateAt(const AggregationSpec& spec, void* where) {
+  const StateMaker m = MakerFor(spec);
+  return m.make == nullptr ? nullptr : m.make(spec, where);
 }
 
 }  // namespace dnsight
