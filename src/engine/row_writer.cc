@@ -74,25 +74,25 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-void AppendJsonNumber(double v, std::string* out) {
+char* WriteJsonNumber(double v, char* p) {
   if (!std::isfinite(v)) {
-    out->append("null");
-    return;
+    std::memcpy(p, "null", 4);
+    return p + 4;
   }
-  char buf[32];
+  char* const end = p + kMaxJsonNumberChars;
   // Counts are most of the values: an integral value prints as its digits, which is what
   // the shortest form below gives whenever it is no longer than the scientific form (below
   // 1e5, or no trailing zero). -0 keeps its sign through the general path.
   if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
     const auto n = static_cast<int64_t>(v);
-    if ((n < 100000 && n > -100000) || n % 10 != 0) {
-      auto r = std::to_chars(buf, buf + sizeof buf, n);
-      out->append(buf, r.ptr);
-      return;
-    }
+    if ((n < 100000 && n > -100000) || n % 10 != 0) return std::to_chars(p, end, n).ptr;
   }
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out->append(buf, r.ptr);
+  return std::to_chars(p, end, v).ptr;
+}
+
+void AppendJsonNumber(double v, std::string* out) {
+  char buf[kMaxJsonNumberChars];
+  out->append(buf, WriteJsonNumber(v, buf));
 }
 
 JsonLinesRowSink::JsonLinesRowSink(const std::string& features, const std::string& late,
@@ -141,11 +141,18 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
     }
     b.append(window_end_text_);
     b.append(",\"features\":{");
+    // The members go through a raw buffer sized for the widest case: no per-value checks.
     const std::vector<std::string>& keys = KeysFor(v);
+    size_t need = 0;
+    for (size_t i = 0; i < r.values.size(); ++i) need += keys[i].size() + kMaxJsonNumberChars;
+    if (features_buf_.size() < need) features_buf_.resize(need);
+    char* const start = features_buf_.data();
+    char* p = start;
     for (size_t i = 0; i < r.values.size(); ++i) {
-      b.append(keys[i]);
-      AppendJsonNumber(r.values[i], &b);
+      std::memcpy(p, keys[i].data(), keys[i].size());
+      p = WriteJsonNumber(r.values[i], p + keys[i].size());
     }
+    b.append(start, p);
     b.append("}}\n");
     std::fwrite(b.data(), 1, b.size(), features_);
   }

@@ -47,6 +47,7 @@ class JsonLinesRowSink : public RowSink {
   FILE* late_ = nullptr;
   FILE* dead_ = nullptr;
   std::string buf_;
+  std::vector<char> features_buf_;  // one row's features object, grown to the widest row
   // `","window_end":"...","window_end_ns":...` of the last window end written: rows of
   // one closed pane share it.
   int64_t window_end_ns_ = INT64_MIN;
@@ -57,6 +58,9 @@ class JsonLinesRowSink : public RowSink {
 void AppendJsonString(std::string_view s, std::string* out);
 // Shortest round-trip form; NaN and infinities as null.
 void AppendJsonNumber(double v, std::string* out);
+// The same text written at p; returns the end. REQUIRES: kMaxJsonNumberChars bytes at p.
+inline constexpr size_t kMaxJsonNumberChars = 32;
+char* WriteJsonNumber(double v, char* p);
 // `"key":` — the key is written as given (callers pass fixed names, never input).
 void AppendJsonKey(std::string_view key, std::string* out);
 // `"key":"value"` with the value escaped.
