@@ -225,9 +225,11 @@ bool DnstapDecoder::Decode(std::span<const uint8_t> frame) {
   if (query_time < 0 && response_time < 0) return Malformed(DnstapMalformed::kMissingTime, frame);
   if (!has_wire) return Malformed(DnstapMalformed::kMissingDnsMessage, frame);
 
-  Result<DnsMessageInfo> parsed = ParseDnsMessage(wire_bytes);
-  if (!parsed.ok()) return Malformed(DnstapMalformed::kBadDnsMessage, wire_bytes);
-  const DnsMessageInfo& info = *parsed;
+  // Into a reused struct: DnsMessageInfo is over 1 KiB, too big to return per message.
+  if (!ParseDnsMessage(wire_bytes, &msg_).ok()) {
+    return Malformed(DnstapMalformed::kBadDnsMessage, wire_bytes);
+  }
+  const DnsMessageInfo& info = msg_;
 
   const auto client_port = static_cast<uint16_t>(m.query_port);
   const auto server_port = static_cast<uint16_t>(m.response_port);

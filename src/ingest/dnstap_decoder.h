@@ -137,6 +137,7 @@ class DnstapDecoder {
   Options options_;
   ObservationSink& sink_;
   DnsTransactionMatcher matcher_;
+  DnsMessageInfo msg_;  // the message being decoded (reused: it is over 1 KiB)
   int64_t latest_time_ns_ = -1;
   int64_t next_expire_ns_ = -1;
   DnstapDecoderCounters counters_;
