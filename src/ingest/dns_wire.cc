@@ -6,6 +6,7 @@
 // limit caps the work a long pointer chain can cause.
 #include "dnsight/dns_wire.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -60,9 +61,20 @@ Status Fail(std::string_view token, size_t offset) {
   return truncated ? Status::OutOfRange(std::move(m)) : Status::InvalidArgument(std::move(m));
 }
 
+// Label bytes written as themselves in presentation form; every other byte is \DDD.
+constexpr bool IsPlainLabelByte(uint8_t b) {
+  return b >= 0x21 && b <= 0x7e && b != '.' && b != '\\';
+}
+constexpr auto kPlainLabelByte = [] {
+  std::array<bool, 256> t{};
+  for (int b = 0; b < 256; ++b)
+    t[static_cast<size_t>(b)] = IsPlainLabelByte(static_cast<uint8_t>(b));
+  return t;
+}();
+
 // Escapes one label byte into out (at most 4 chars). Returns the new length.
 inline size_t AppendEscaped(uint8_t b, char* out, size_t len) {
-  if (b >= 0x21 && b <= 0x7e && b != '.' && b != '\\') {
+  if (IsPlainLabelByte(b)) {
     out[len] = static_cast<char>(b);
     return len + 1;
   }
@@ -139,7 +151,15 @@ NameError ReadName(std::span<const uint8_t> msg, size_t* pos, char* out, size_t 
       }
       if (len_out != 0) out[len_out++] = '.';
       const uint8_t* label = data + p + 1;
-      for (size_t i = 0; i < label_len; ++i) len_out = AppendEscaped(label[i], out, len_out);
+      // Most labels need no escape: check them whole, then copy.
+      bool plain = true;
+      for (size_t i = 0; i < label_len; ++i) plain &= kPlainLabelByte[label[i]];
+      if (plain) {
+        std::memcpy(out + len_out, label, label_len);
+        len_out += label_len;
+      } else {
+        for (size_t i = 0; i < label_len; ++i) len_out = AppendEscaped(label[i], out, len_out);
+      }
     }
     p += 1 + static_cast<size_t>(label_len);
   }
