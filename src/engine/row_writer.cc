@@ -90,6 +90,27 @@ char* WriteJsonNumber(double v, char* p) {
   return std::to_chars(p, end, v).ptr;
 }
 
+NumberTextCache::NumberTextCache() : slots_(4096) {}
+
+char* NumberTextCache::Write(double v, char* p) {
+  if (!std::isfinite(v) || v == std::trunc(v)) return WriteJsonNumber(v, p);
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  Slot& slot = slots_[(bits * 0x9E3779B97F4A7C15ull) >> 52];
+  if (slot.len != 0 && slot.bits == bits) {
+    std::memcpy(p, slot.text, slot.len);
+    return p + slot.len;
+  }
+  char* const end = WriteJsonNumber(v, p);
+  const auto len = static_cast<size_t>(end - p);
+  if (len <= sizeof slot.text) {
+    slot.bits = bits;
+    slot.len = static_cast<uint8_t>(len);
+    std::memcpy(slot.text, p, len);
+  }
+  return end;
+}
+
 void AppendJsonNumber(double v, std::string* out) {
   char buf[kMaxJsonNumberChars];
   out->append(buf, WriteJsonNumber(v, buf));
@@ -150,7 +171,7 @@ void JsonLinesRowSink::WriteRows(const std::vector<FeatureView>& views,
     char* p = start;
     for (size_t i = 0; i < r.values.size(); ++i) {
       std::memcpy(p, keys[i].data(), keys[i].size());
-      p = WriteJsonNumber(r.values[i], p + keys[i].size());
+      p = numbers_.Write(r.values[i], p + keys[i].size());
     }
     b.append(start, p);
     b.append("}}\n");

@@ -17,10 +17,31 @@
 #include <cstdio>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "engine/pipeline.h"
 
 namespace dnsight {
+
+// WriteJsonNumber with the text of recent non-integral values remembered, keyed by their
+// exact bits: feature rows repeat a small set of fractions (k/n ratios, rates of k per
+// window, sketch bucket values), and a hit copies the text instead of running the
+// shortest-form conversion again. Same output as WriteJsonNumber. Direct-mapped, 128 KiB.
+class NumberTextCache {
+ public:
+  NumberTextCache();
+  // REQUIRES: kMaxJsonNumberChars bytes at p.
+  char* Write(double v, char* p);
+
+ private:
+  struct Slot {
+    uint64_t bits = 0;
+    uint8_t len = 0;  // 0: empty
+    char text[23];
+  };
+  static_assert(sizeof(Slot) == 32);
+  std::vector<Slot> slots_;
+};
 
 class JsonLinesRowSink : public RowSink {
  public:
@@ -48,6 +69,7 @@ class JsonLinesRowSink : public RowSink {
   FILE* dead_ = nullptr;
   std::string buf_;
   std::vector<char> features_buf_;  // one row's features object, grown to the widest row
+  NumberTextCache numbers_;
   // `","window_end":"...","window_end_ns":...` of the last window end written: rows of
   // one closed pane share it.
   int64_t window_end_ns_ = INT64_MIN;

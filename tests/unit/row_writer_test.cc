@@ -7,9 +7,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace dnsight {
 namespace {
@@ -60,6 +62,50 @@ TEST(AppendJsonNumber, FractionsMatchShortestForm) {
     ASSERT_EQ(Written(v), Reference(v));
   }
   EXPECT_EQ(Written(0.15), "0.15");
+}
+
+// The cache writes what WriteJsonNumber writes, for repeated values (hits), for values
+// that share a slot (a hit must compare the exact bits), and for every kind of value.
+TEST(NumberTextCache, SameTextAsWriteJsonNumber) {
+  std::mt19937_64 rng(3);
+  std::vector<double> pool;
+  for (int i = 0; i < 20000; ++i) {
+    switch (i % 5) {
+      case 0:
+        pool.push_back(static_cast<double>(rng() % 50) / static_cast<double>(1 + rng() % 40));
+        break;
+      case 1:
+        pool.push_back(static_cast<double>(rng() % 9) / 60.0);
+        break;
+      case 2:
+        pool.push_back(
+            std::ldexp(static_cast<double>(rng() % 100000), static_cast<int>(rng() % 120) - 60));
+        break;
+      case 3: {
+        const uint64_t b = rng();
+        double d;
+        std::memcpy(&d, &b, sizeof d);
+        pool.push_back(d);  // any bits: NaN, infinities, subnormals, huge values
+        break;
+      }
+      default:
+        pool.push_back(-static_cast<double>(rng() % 1000) / 7.0);
+    }
+  }
+  for (double v : {0.0, -0.0, 1e15, 1e22, -1e-300, std::numeric_limits<double>::quiet_NaN()})
+    pool.push_back(v);
+  NumberTextCache cache;
+  int checked = 0;
+  for (int round = 0; round < 200000; ++round) {
+    // Skewed draws so that some values repeat often and others rarely.
+    const double v = pool[(rng() % pool.size()) % (1 + rng() % pool.size())];
+    char want[kMaxJsonNumberChars], got[kMaxJsonNumberChars];
+    const std::string a(want, WriteJsonNumber(v, want));
+    const std::string b(got, cache.Write(v, got));
+    ASSERT_EQ(a, b) << round;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 200000);
 }
 
 }  // namespace
