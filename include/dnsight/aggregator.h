@@ -70,6 +70,12 @@ class AggState {
   virtual void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) = 0;
   // REQUIRES: other was made from the same spec.
   virtual void Merge(const AggState& other) = 0;
+  // Folds every part in: by default Merge of each in turn. A sketch may combine them in
+  // one step instead (top-k keeps the heaviest once, at the end).
+  // REQUIRES: every part was made from the same spec, and none is this state.
+  virtual void MergeMany(std::span<const AggState* const> parts) {
+    for (const AggState* p : parts) Merge(*p);
+  }
   // Appends exactly spec.OutputNames().size() values; NaN where undefined (e.g. a mean of
   // nothing).
   virtual void Finalize(std::vector<double>* out) const = 0;

@@ -197,10 +197,14 @@ const ViewShard::AggVector* ViewShard::MergeRange(const std::deque<Pane>& panes,
   if (count == 1) return &only->aggs;
   for (auto& s : scratch_) s->Reset();
   if (count == 0) return &scratch_;
-  for (const Pane& p : panes) {
-    if (p.index < lo) continue;
-    if (p.index >= hi) break;
-    for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*p.aggs[a]);
+  for (size_t a = 0; a < scratch_.size(); ++a) {
+    parts_.clear();
+    for (const Pane& p : panes) {
+      if (p.index < lo) continue;
+      if (p.index >= hi) break;
+      parts_.push_back(p.aggs[a]);
+    }
+    scratch_[a]->MergeMany(parts_);
   }
   return &scratch_;
 }

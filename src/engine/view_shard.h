@@ -18,6 +18,8 @@
 // (a late event) rebuilds it on next use. Grouping does not change counts, distinct
 // counts, quantiles or extremes; sums and moments may differ in the last bits, and top-k
 // lower bounds depend on the merge tree (a balanced one loses less than a long chain).
+// Fine windows merge all their base panes in one step (AggState::MergeMany): top-k keeps
+// the heaviest once per window, and the result does not depend on pane order.
 // All of it is deterministic and independent of the thread count.
 // Late events (pane already closed, but within allowed lateness) update their panes, so
 // windows emitted later include them; rows already emitted are not revised.
@@ -123,7 +125,8 @@ class ViewShard {
   std::map<int64_t, std::vector<Entity*>> dirty_;  // pane index -> entities with events
   std::map<int64_t, std::vector<std::pair<Entity*, int64_t>>> expiry_;
   std::vector<AggVector> free_aggs_;
-  AggVector scratch_;  // per-aggregation merge target for window values
+  AggVector scratch_;                   // per-aggregation merge target for window values
+  std::vector<const AggState*> parts_;  // one aggregation's states of the panes merged
   std::vector<double> finalized_;
   std::string key_;
   std::vector<Entity*> touched_;

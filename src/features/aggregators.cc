@@ -635,6 +635,12 @@ class TopKState final : public SketchState<SpaceSaving, AggKind::kTopK> {
   void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
     ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
   }
+  void MergeMany(std::span<const AggState* const> parts) override {
+    thread_local std::vector<const SpaceSaving*> sketches;
+    sketches.clear();
+    for (const AggState* p : parts) sketches.push_back(&static_cast<const TopKState*>(p)->sketch_);
+    sketch_.MergeMany(sketches);
+  }
   void Finalize(std::vector<double>* out) const override {
     out->push_back(sketch_.TopShare());
     out->push_back(sketch_.Hhi());

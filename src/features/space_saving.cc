@@ -322,6 +322,90 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
   heap_stale_ = true;  // merges usually come in runs; the next Add rebuilds the heap
 }
 
+void SpaceSaving::MergeMany(std::span<const SpaceSaving* const> parts) {
+  thread_local std::vector<const SpaceSaving*> inputs;
+  inputs.clear();
+  if (total_ > 0) inputs.push_back(this);
+  for (const SpaceSaving* p : parts)
+    if (p->total_ > 0) inputs.push_back(p);
+  if (inputs.empty()) return;
+  if (inputs.size() == 1) {
+    if (inputs[0] != this) *this = *inputs[0];
+    return;
+  }
+  if (inputs.size() == 2) {
+    // The same result as below, without the combining tables.
+    if (inputs[0] != this) *this = *inputs[0];
+    Merge(*inputs[1]);
+    return;
+  }
+  // One combined counter per distinct key: up = sum over the summaries holding it of
+  // (count - that summary's minimum), err = sum of their errors, mins = sum of their
+  // minimums. Then count = all_mins + up and error = all_mins - mins + err.
+  struct Combined {
+    uint64_t hash;
+    const std::string* key;
+    uint64_t up, err, mins;
+  };
+  thread_local std::vector<Combined> keys;
+  thread_local std::vector<int32_t> table;
+  keys.clear();
+  size_t slots = 0;
+  for (const SpaceSaving* in : inputs) slots += in->slots_.size();
+  size_t table_size = 16;
+  while (table_size < 2 * slots) table_size <<= 1;
+  table.assign(table_size, -1);
+  uint64_t all_mins = 0, total = 0;
+  for (const SpaceSaving* in : inputs) {
+    const uint64_t m = in->min_count();
+    all_mins = SatAdd(all_mins, m);
+    total = SatAdd(total, in->total_);
+    for (const Slot& t : in->slots_) {
+      size_t i = t.hash & (table_size - 1);
+      while (table[i] >= 0 && !(keys[static_cast<size_t>(table[i])].hash == t.hash &&
+                                *keys[static_cast<size_t>(table[i])].key == t.key))
+        i = (i + 1) & (table_size - 1);
+      if (table[i] < 0) {
+        table[i] = static_cast<int32_t>(keys.size());
+        keys.push_back(Combined{t.hash, &t.key, 0, 0, 0});
+      }
+      Combined& c = keys[static_cast<size_t>(table[i])];
+      c.up = SatAdd(c.up, t.count - m);
+      c.err = SatAdd(c.err, t.error);
+      c.mins = SatAdd(c.mins, m);
+    }
+  }
+  const auto count_of = [&](const Combined& c) { return SatAdd(all_mins, c.up); };
+  if (keys.size() > capacity_) {
+    // The capacity heaviest under the usual total order (count, then key bytes).
+    std::nth_element(keys.begin(), keys.begin() + capacity_, keys.end(),
+                     [&](const Combined& a, const Combined& b) {
+                       const uint64_t ca = count_of(a), cb = count_of(b);
+                       if (ca != cb) return ca > cb;
+                       return *a.key < *b.key;
+                     });
+    keys.resize(capacity_);
+  }
+  // Built aside (the keys point into this summary's slots too), then copied back, so
+  // the counter array never grows past the capacity.
+  thread_local std::vector<Slot> result;
+  if (result.size() < keys.size()) result.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Combined& c = keys[i];
+    Slot& r = result[i];
+    r.key.assign(*c.key);
+    r.count = count_of(c);
+    r.error = SatAdd(all_mins - c.mins, c.err);
+    r.hash = c.hash;
+  }
+  if (slots_.capacity() < keys.size()) slots_.reserve(keys.size());
+  slots_.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) std::swap(slots_[i], result[i]);
+  total_ = total;
+  RebuildIndex();
+  heap_stale_ = true;
+}
+
 void SpaceSaving::ReserveSlot() {
   // Grow by doubling, but never past the capacity: merged summaries stay at full size
   // for as long as their pane lives.

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,13 @@ class SpaceSaving {
 
   // REQUIRES: other.capacity() == capacity().
   void Merge(const SpaceSaving& other);
+  // Folds every part in at once: each key is credited, from every summary it is missing
+  // from, that summary's minimum (as with Merge), and the `capacity` heaviest are kept
+  // once at the end. With one part this is Merge; with more, no key is dropped between
+  // parts (a key kept at the end has the sum of its counts from every part), and the
+  // result does not depend on their order.
+  // REQUIRES: every part has this capacity and is not this.
+  void MergeMany(std::span<const SpaceSaving* const> parts);
 
   void Serialize(std::string* out) const;
   // Replaces this summary with one read from the front of *in and advances *in past it.

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <random>
+#include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "features/categorical_counts.h"
@@ -333,6 +336,88 @@ TEST(SpaceSavingGuarantees, MergeKeepsGuarantees) {
   EXPECT_LE(a.size(), 50u);
   ExpectSpaceSavingGuarantees(a, truth);
   EXPECT_EQ(a.TopK()[0].key, "k1");
+}
+
+// Merging many summaries at once: the guarantees hold for the whole stream, the result
+// does not depend on the order of the parts, two parts give exactly Merge, and without
+// evictions the counts are exact.
+TEST(SpaceSavingGuarantees, MergeManyKeepsGuaranteesInAnyOrder) {
+  std::map<std::string, uint64_t> truth;
+  const auto stream = SkewedStream(2000, &truth);
+  std::vector<SpaceSaving> parts(6, SpaceSaving(20));
+  for (size_t i = 0; i < stream.size(); ++i) parts[(i * 7 + i / 13) % parts.size()].Add(stream[i]);
+  std::vector<const SpaceSaving*> ptrs;
+  for (const auto& p : parts) ptrs.push_back(&p);
+  SpaceSaving all(20);
+  all.MergeMany(ptrs);
+  EXPECT_EQ(all.total(), stream.size());
+  EXPECT_EQ(all.size(), 20u);
+  ExpectSpaceSavingGuarantees(all, truth);
+  const auto key_counts = [](const SpaceSaving& s) {
+    std::vector<std::tuple<std::string, uint64_t, uint64_t>> out;
+    for (const auto& c : s.TopK()) out.emplace_back(c.key, c.count, c.error);
+    return out;
+  };
+  std::reverse(ptrs.begin(), ptrs.end());
+  SpaceSaving reversed(20);
+  reversed.MergeMany(ptrs);
+  EXPECT_EQ(key_counts(reversed), key_counts(all));
+  // Into a non-empty summary: the same as having it among the parts.
+  SpaceSaving first = parts[0];
+  first.MergeMany(std::span<const SpaceSaving* const>(ptrs.data(), ptrs.size() - 1));
+  EXPECT_EQ(key_counts(first), key_counts(all));
+  // Two summaries: exactly Merge.
+  SpaceSaving a = parts[1], b = parts[1];
+  a.Merge(parts[2]);
+  const SpaceSaving* two[] = {&parts[2]};
+  b.MergeMany(two);
+  EXPECT_EQ(key_counts(a), key_counts(b));
+  // Nothing evicted anywhere: exact counts, no error.
+  std::vector<SpaceSaving> small(4, SpaceSaving(10));
+  std::map<std::string, uint64_t> exact;
+  for (int i = 0; i < 40; ++i) {
+    const std::string k = "k" + std::to_string(i % 7);
+    small[static_cast<size_t>(i) % small.size()].Add(k);
+    ++exact[k];
+  }
+  std::vector<const SpaceSaving*> small_ptrs;
+  for (const auto& p : small) small_ptrs.push_back(&p);
+  SpaceSaving merged(10);
+  merged.MergeMany(small_ptrs);
+  ASSERT_EQ(merged.size(), exact.size());
+  for (const auto& c : merged.TopK()) {
+    EXPECT_EQ(c.count, exact.at(c.key)) << c.key;
+    EXPECT_EQ(c.error, 0u) << c.key;
+  }
+}
+
+// Random small summaries, some empty, merged at once (into an empty summary, as a window
+// is): every kept key's bounds hold against the exact counts.
+TEST(SpaceSavingGuarantees, MergeManyBoundsOnRandomParts) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::vector<SpaceSaving> parts(2 + rng() % 5, SpaceSaving(10));
+    std::map<std::string, uint64_t> truth;
+    const unsigned keys = 5 + rng() % 40;
+    for (auto& p : parts) {
+      for (unsigned n = rng() % 30; n > 0; --n) {
+        const std::string k = "k" + std::to_string(rng() % keys);
+        p.Add(k);
+        ++truth[k];
+      }
+    }
+    std::vector<const SpaceSaving*> ptrs;
+    for (const auto& p : parts) ptrs.push_back(&p);
+    SpaceSaving merged(10);
+    merged.MergeMany(ptrs);
+    uint64_t total = 0;
+    for (const auto& [k, f] : truth) total += f;
+    ASSERT_EQ(merged.total(), total) << trial;
+    for (const auto& c : merged.TopK()) {
+      ASSERT_LE(c.count - c.error, truth.at(c.key)) << trial << " " << c.key;
+      ASSERT_GE(c.count, truth.at(c.key)) << trial << " " << c.key;
+    }
+  }
 }
 
 TEST(SpaceSavingGuarantees, ExactWithoutEviction) {
