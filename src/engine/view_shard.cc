@@ -197,16 +197,23 @@ const ViewShard::AggVector* ViewShard::MergeRange(const std::deque<Pane>& panes,
   if (count == 1) return &only->aggs;
   for (auto& s : scratch_) s->Reset();
   if (count == 0) return &scratch_;
-  for (size_t a = 0; a < scratch_.size(); ++a) {
-    parts_.clear();
-    for (const Pane& p : panes) {
-      if (p.index < lo) continue;
-      if (p.index >= hi) break;
-      parts_.push_back(p.aggs[a]);
-    }
-    scratch_[a]->MergeMany(parts_);
+  range_tables_.clear();
+  for (const Pane& p : panes) {
+    if (p.index < lo) continue;
+    if (p.index >= hi) break;
+    range_tables_.push_back(p.aggs.begin());
   }
+  MergeTables(range_tables_, scratch_);
   return &scratch_;
+}
+
+void ViewShard::MergeTables(std::span<AggState* const* const> tables, const AggVector& into) {
+  if (tables.empty()) return;
+  for (size_t a = 0; a < into.size(); ++a) {
+    parts_.clear();
+    for (AggState* const* t : tables) parts_.push_back(t[a]);
+    into[a]->MergeMany(parts_);
+  }
 }
 
 void ViewShard::InvalidateBlock(Entity& e, int64_t coarse_index) {
@@ -246,10 +253,12 @@ const ViewShard::AggVector* ViewShard::BlockStates(Entity& e, int64_t block) {
   Block& b = *it;
   // Newest pane first, as the pane-by-pane walk merges them.
   for (auto& a : b.aggs) a->Reset();
+  block_tables_.clear();
   for (auto p = e.coarse.rbegin(); p != e.coarse.rend() && p->index >= lo; ++p) {
     if (p->index >= lo + kBlockPanes) continue;
-    for (size_t a = 0; a < b.aggs.size(); ++a) b.aggs[a]->Merge(*p->aggs[a]);
+    block_tables_.push_back(p->aggs.begin());
   }
+  MergeTables(block_tables_, b.aggs);
   b.valid = true;
   return &b.aggs;
 }
@@ -288,9 +297,10 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
     // its panes.
     e.coarse_cache.assign(coarse_windows_.size() * outputs_per_window_, 0.0);
     for (auto& s : scratch_) s->Reset();
-    const auto merge = [&](const AggVector& aggs) {
-      for (size_t a = 0; a < scratch_.size(); ++a) scratch_[a]->Merge(*aggs[a]);
-    };
+    // Each window's new panes and blocks are gathered, then merged in one step per
+    // aggregation (a state table stays put when its pane or block moves).
+    pending_tables_.clear();
+    const auto merge = [&](const AggVector& aggs) { pending_tables_.push_back(aggs.begin()); };
     auto pane = e.coarse.rbegin();
     int64_t cursor = coarse_end;                     // panes below cursor are still to be merged
     for (const auto& [w, slot] : coarse_windows_) {  // shortest first
@@ -307,6 +317,8 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
           if (pane != e.coarse.rend() && pane->index == cursor) merge((pane++)->aggs);
         }
       }
+      MergeTables(pending_tables_, scratch_);
+      pending_tables_.clear();
       window_values_.clear();
       finalize_window(scratch_, w, &window_values_);
       std::copy(window_values_.begin(), window_values_.end(),

@@ -101,6 +101,8 @@ class ViewShard {
   // The merged states of a complete coarse block (built or rebuilt on demand), the states
   // of its only pane, or nullptr when it has no pane.
   const AggVector* BlockStates(Entity& e, int64_t block);
+  // Merges aggregation a of every table into into[a], in one step (AggState::MergeMany).
+  void MergeTables(std::span<AggState* const* const> tables, const AggVector& into);
   // Marks the block holding coarse pane `coarse_index` as needing a rebuild.
   void InvalidateBlock(Entity& e, int64_t coarse_index);
 
@@ -127,6 +129,10 @@ class ViewShard {
   std::vector<AggVector> free_aggs_;
   AggVector scratch_;                   // per-aggregation merge target for window values
   std::vector<const AggState*> parts_;  // one aggregation's states of the panes merged
+  // State tables (PaneStates::begin()) gathered for one merge: a fine window's panes, a
+  // block's panes, and a coarse window's new panes and blocks. Separate, because a
+  // coarse window's gathering may build a block.
+  std::vector<AggState*const*> range_tables_, block_tables_, pending_tables_;
   std::vector<double> finalized_;
   std::string key_;
   std::vector<Entity*> touched_;
