@@ -18,8 +18,9 @@
 // (a late event) rebuilds it on next use. Grouping does not change counts, distinct
 // counts, quantiles or extremes; sums and moments may differ in the last bits, and top-k
 // lower bounds depend on the merge tree (a balanced one loses less than a long chain).
-// Fine windows merge all their base panes in one step (AggState::MergeMany): top-k keeps
-// the heaviest once per window, and the result does not depend on pane order.
+// Merges go one step per aggregation (AggState::MergeMany): a fine window's base panes,
+// a block's panes, and each coarse window's panes and blocks beyond the next shorter
+// window's. Top-k then keeps the heaviest once per step, not after every pane.
 // All of it is deterministic and independent of the thread count.
 // Late events (pane already closed, but within allowed lateness) update their panes, so
 // windows emitted later include them; rows already emitted are not revised.
