@@ -3,7 +3,8 @@
 // Input: the first byte picks one of the specs below (every AggKind, each with default
 // and with small parameters); the rest is handed to Deserialize. An accepted state is
 // finalized, serialized, re-read (which must succeed and re-serialize to the same bytes),
-// merged with that copy and with itself, reset, and so on. Invariant violations trap.
+// merged with that copy and with itself, merged with others in one step (MergeMany),
+// reset, and so on. Invariant violations trap.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -96,6 +97,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // adversarial magnitudes may overflow to inf, which validation rejects; no DNS field
   // produces such values.
   if (spec.kind != AggKind::kMean && spec.kind != AggKind::kVariance) Check(reread_ok);
+
+  // Several parts at once, as a window merges its panes: any accepted states combine.
+  auto many = dnsight::MakeAggState(spec);
+  const dnsight::AggState* parts[] = {copy.get(), state.get(), copy.get()};
+  many->MergeMany(parts);
+  out.clear();
+  many->Finalize(&out);
+  Check(out.size() == n_out);
+  // One part into an empty top-k summary is a copy of it.
+  if (spec.kind == AggKind::kTopK) {
+    auto one = dnsight::MakeAggState(spec);
+    const dnsight::AggState* single[] = {copy.get()};
+    one->MergeMany(single);
+    std::string copied;
+    one->Serialize(&copied);
+    Check(copied == first);
+  }
 
   state->Reset();
   Check(state->Empty());
