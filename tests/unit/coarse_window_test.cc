@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 
+#include "collecting_row_sink.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
 
@@ -32,14 +33,7 @@ struct Event {
   double ttl;  // min/max field
 };
 
-struct CollectingSink : RowSink {
-  std::vector<FeatureRow> rows;
-  void WriteRows(const std::vector<FeatureView>&, std::span<const FeatureRow> r) override {
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override {}
-  void WriteDeadLetter(std::string_view, std::string_view, std::span<const uint8_t>) override {}
-};
+using CollectingSink = test_support::CollectingRowSink;
 
 const char* kConfig = R"(
 engine:

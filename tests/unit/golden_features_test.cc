@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "collecting_row_sink.h"
 #include "common/time_util.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
@@ -26,16 +27,7 @@
 namespace dnsight {
 namespace {
 
-struct CollectingSink : RowSink {
-  std::vector<std::string> lines;  // rendered rows
-  std::vector<FeatureRow> rows;
-  size_t late = 0;
-  void WriteRows(const std::vector<FeatureView>&, std::span<const FeatureRow> r) override {
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override { ++late; }
-  void WriteDeadLetter(std::string_view, std::string_view, std::span<const uint8_t>) override {}
-};
+using CollectingSink = test_support::CollectingRowSink;
 
 std::vector<std::string> SplitSections(const std::string& text) {
   std::vector<std::string> out(1);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "collecting_row_sink.h"
 #include "engine/config.h"
 
 namespace dnsight {
@@ -11,18 +12,7 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000'000;
 
-struct Sink : RowSink {
-  std::vector<FeatureRow> rows;
-  std::vector<std::string> dead;
-  void WriteRows(const std::vector<FeatureView>&, std::span<const FeatureRow> r) override {
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override {}
-  void WriteDeadLetter(std::string_view, std::string_view reason,
-                       std::span<const uint8_t>) override {
-    dead.emplace_back(reason);
-  }
-};
+using Sink = test_support::CollectingRowSink;
 
 EngineConfig Config() {
   return ParseConfig(R"(

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "collecting_row_sink.h"
 #include "engine/config.h"
 #include "engine/pipeline.h"
 #include "engine/source_factory.h"
@@ -34,14 +35,7 @@ views:
       - {name: query_size_mean, kind: mean, field: query_size}
 )";
 
-struct Collect : RowSink {
-  std::vector<FeatureRow> rows;
-  void WriteRows(const std::vector<FeatureView>&, std::span<const FeatureRow> r) override {
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
-  void WriteLate(const DnsEventBatch&, const DnsEvent&, int64_t) override {}
-  void WriteDeadLetter(std::string_view, std::string_view, std::span<const uint8_t>) override {}
-};
+using Collect = test_support::CollectingRowSink;
 
 // Max score and row count per registered domain over every closed window.
 struct DomainScores {
