@@ -11,6 +11,7 @@
 // be read from several shard threads at once (it is shared through shared_ptr<const>).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,10 +45,22 @@ struct DnsEvent {
   uint16_t rd_len = 0;  // registered domain = last rd_len bytes of qname
 };
 
+enum class DnsField : uint8_t;
+
+// The categorical fields whose key hashes a batch can carry (DnsEventBatch::FieldHashes).
+inline constexpr size_t kHashedFieldCount =
+    5;  // qname, registered domain, subdomain, client, server
+// The column of `f` in DnsEventBatch::field_hashes, or -1 when f has none.
+int HashedFieldSlot(DnsField f);
+
 class DnsEventBatch {
  public:
   std::vector<DnsEvent> events;
   std::string arena;
+  // XXH3_64bits of CategoryField(*this, events[i], f), one per event, for the fields the
+  // normalizer was asked to hash (NormalizerOptions::hashed_fields); other columns stay
+  // empty. Sketches of those fields then skip hashing the key again in every view.
+  std::array<std::vector<uint64_t>, kHashedFieldCount> field_hashes;
 
   size_t size() const { return events.size(); }
   std::string_view qname(const DnsEvent& e) const {
@@ -61,9 +74,25 @@ class DnsEventBatch {
     if (e.rd_len == 0 || e.rd_len >= e.qname_len) return {};
     return {arena.data() + e.qname_off, static_cast<size_t>(e.qname_len - e.rd_len - 1)};
   }
+  // The hash column of `f` when it holds one hash per event, else nullptr.
+  const uint64_t* FieldHashes(DnsField f) const {
+    const int slot = HashedFieldSlot(f);
+    if (slot < 0) return nullptr;
+    const auto& column = field_hashes[static_cast<size_t>(slot)];
+    return column.size() == events.size() && !column.empty() ? column.data() : nullptr;
+  }
+  // Removes the last event with its name bytes and hashes. REQUIRES: !events.empty(), and
+  // the last event's qname is the tail of the arena (as the normalizer appends them).
+  void PopBack() {
+    arena.resize(events.back().qname_off);
+    events.pop_back();
+    for (auto& column : field_hashes)
+      if (column.size() > events.size()) column.resize(events.size());
+  }
   void clear() {
     events.clear();
     arena.clear();
+    for (auto& column : field_hashes) column.clear();
   }
 };
 

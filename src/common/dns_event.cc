@@ -96,6 +96,23 @@ double NumericField(const DnsEventBatch& b, const DnsEvent& e, DnsField f) {
   }
 }
 
+int HashedFieldSlot(DnsField f) {
+  switch (f) {
+    case DnsField::kQname:
+      return 0;
+    case DnsField::kRegisteredDomain:
+      return 1;
+    case DnsField::kSubdomain:
+      return 2;
+    case DnsField::kClient:
+      return 3;
+    case DnsField::kServer:
+      return 4;
+    default:
+      return -1;
+  }
+}
+
 std::string_view CategoryField(const DnsEventBatch& b, const DnsEvent& e, DnsField f,
                                std::string* scratch) {
   switch (f) {

@@ -162,6 +162,10 @@ NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
     o.label_stats =
         o.label_stats || v.UsesField(DnsField::kLabelCount) || v.UsesField(DnsField::kLabelEntropy);
     o.first_seen = o.first_seen || v.UsesField(DnsField::kNewDomain);
+    for (const auto& a : v.aggregations) {
+      if (a.kind == AggKind::kDistinct || a.kind == AggKind::kTopK)
+        o.hashed_fields.push_back(a.field);
+    }
   }
   o.score_gates = ScoreGates(c.views);
   return o;
@@ -266,11 +270,7 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
     return;
   }
   const DnsEvent& e = m.batch->events.back();
-  const auto drop_last = [&] {
-    const uint32_t arena_end = e.qname_off;  // e dies with pop_back
-    m.batch->events.pop_back();
-    m.batch->arena.resize(arena_end);
-  };
+  const auto drop_last = [&] { m.batch->PopBack(); };  // e dies here
   if (m.cfg.engine.max_future_ns > 0 && e.ts_ns > m.future_limit_ns) {
     const int64_t now = m.clock->NowNs();
     m.future_limit_ns =

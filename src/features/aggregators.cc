@@ -30,6 +30,8 @@
 // kNotIn (it is in no set); kGe / kLe use numbers[0] and never match categorical fields;
 // `strings` are compared against the CategoryField bytes (decimal text for numeric fields,
 // raw 4/16 address bytes for client/server); kPresent means "not NaN" / "not empty".
+#include <xxhash.h>
+
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -195,6 +197,27 @@ void ForEachKey(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t
     for (const uint32_t i : sel) {
       const std::string_view key = get(batch, events[i], &scratch);
       if (!key.empty()) add(key);
+    }
+  });
+}
+
+// Calls add(key, hash) for every selected event with a non-empty key, where hash is
+// XXH3_64bits of the key: from the batch's hash column when it has one for f.
+template <typename Add>
+void ForEachKeyHash(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t> sel,
+                    Add&& add) {
+  const uint64_t* hashes = batch.FieldHashes(f);
+  if (hashes == nullptr) {
+    ForEachKey(f, batch, sel,
+               [&](std::string_view key) { add(key, XXH3_64bits(key.data(), key.size())); });
+    return;
+  }
+  WithCategory(f, [&](auto get) {
+    std::string scratch;
+    const DnsEvent* events = batch.events.data();
+    for (const uint32_t i : sel) {
+      const std::string_view key = get(batch, events[i], &scratch);
+      if (!key.empty()) add(key, hashes[i]);
     }
   });
 }
@@ -605,7 +628,9 @@ class DistinctState final : public SketchState<HyperLogLog, AggKind::kDistinct> 
       : SketchState(spec, HyperLogLog(spec->hll_precision)) {}
   HyperLogLog NewSketch() const override { return HyperLogLog(spec_->hll_precision); }
   void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
-    ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
+    // HyperLogLog::Hash is XXH3_64bits, the hash of the batch's columns.
+    ForEachKeyHash(spec_->field, batch, sel,
+                   [&](std::string_view, uint64_t hash) { sketch_.AddHash(hash); });
   }
   void Finalize(std::vector<double>* out) const override { out->push_back(sketch_.Estimate()); }
 };
@@ -633,7 +658,15 @@ class TopKState final : public SketchState<SpaceSaving, AggKind::kTopK> {
   explicit TopKState(const AggregationSpec* spec) : SketchState(spec, SpaceSaving(spec->top_k)) {}
   SpaceSaving NewSketch() const override { return SpaceSaving(spec_->top_k); }
   void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
-    ForEachKey(spec_->field, batch, sel, [&](std::string_view key) { sketch_.Add(key); });
+    ForEachKeyHash(spec_->field, batch, sel, [&](std::string_view key, uint64_t hash) {
+      // SpaceSaving hashes a key clipped to kMaxKeyBytes; DNS names and addresses are
+      // shorter, so the column's hash is the same.
+      if (key.size() <= SpaceSaving::kMaxKeyBytes) {
+        sketch_.AddHashed(key, hash);
+      } else {
+        sketch_.Add(key);
+      }
+    });
   }
   void MergeMany(std::span<const AggState* const> parts) override {
     thread_local std::vector<const SpaceSaving*> sketches;

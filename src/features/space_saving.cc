@@ -142,9 +142,16 @@ void SpaceSaving::HeapSiftDown(size_t pos) {
   heap_pos_[static_cast<size_t>(moving.slot)] = static_cast<int32_t>(pos);
 }
 
+uint64_t SpaceSaving::Hash(std::string_view key) {
+  return HashKey(Clip(key));
+}
+
 void SpaceSaving::Add(std::string_view key) {
   key = Clip(key);
-  const uint64_t hash = HashKey(key);
+  AddHashed(key, HashKey(key));
+}
+
+void SpaceSaving::AddHashed(std::string_view key, uint64_t hash) {
   if (indexed() && index_.empty()) index_.assign(IndexSizeFor(capacity_), -1);
   if (heap_stale_) RebuildHeap();
   total_ = SatAdd(total_, 1);
@@ -192,14 +199,21 @@ void SpaceSaving::Add(std::string_view key) {
 }
 
 int32_t SpaceSaving::MinSlotByScan() const {
-  // The least counter under the same total order as the heap's: (count, hash, key).
+  // The least counter under the same total order as the heap's: (count, hash, key). The
+  // (count, hash) pairs are compared as one 128-bit number, without branches; only a
+  // second slot with the same pair (a 64-bit hash collision) needs the key bytes.
+  using Pair = unsigned __int128;
+  const auto pair_of = [](const Slot& s) { return (Pair{s.count} << 64) | s.hash; };
   size_t best = 0;
+  Pair least = pair_of(slots_[0]);
   for (size_t i = 1; i < slots_.size(); ++i) {
-    const Slot& a = slots_[i];
-    const Slot& b = slots_[best];
-    if (a.count != b.count ? a.count < b.count
-                           : (a.hash != b.hash ? a.hash < b.hash : a.key < b.key))
-      best = i;
+    const Pair p = pair_of(slots_[i]);
+    const bool less = p < least;
+    least = less ? p : least;
+    best = less ? i : best;
+  }
+  for (size_t i = best + 1; i < slots_.size(); ++i) {
+    if (pair_of(slots_[i]) == least && slots_[i].key < slots_[best].key) best = i;
   }
   return static_cast<int32_t>(best);
 }

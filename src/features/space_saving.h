@@ -59,6 +59,11 @@ class SpaceSaving {
   explicit SpaceSaving(int capacity = 10);
 
   void Add(std::string_view key);
+  // Add with the key's hash already known.
+  // REQUIRES: key.size() <= kMaxKeyBytes and hash == Hash(key).
+  void AddHashed(std::string_view key, uint64_t hash);
+  // The hash Add uses: XXH3_64bits of the key clipped to kMaxKeyBytes.
+  static uint64_t Hash(std::string_view key);
 
   // Tracked counters, largest count first (ties by key).
   std::vector<Counter> TopK() const;

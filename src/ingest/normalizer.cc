@@ -177,7 +177,13 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
       score_gates_(std::move(options.score_gates)),
       label_stats_(options.label_stats),
       first_seen_(options.first_seen || options.score_names),
-      registered_domain_(options.registered_domain || first_seen_) {}
+      registered_domain_(options.registered_domain || first_seen_) {
+  for (DnsField f : options.hashed_fields) {
+    if (HashedFieldSlot(f) >= 0 &&
+        std::find(hashed_fields_.begin(), hashed_fields_.end(), f) == hashed_fields_.end())
+      hashed_fields_.push_back(f);
+  }
+}
 
 float EventNormalizer::CachedDgaScore(std::string_view label) {
   if (label.size() > sizeof(ScoreSlot::label)) return static_cast<float>(names_.DgaScore(label));
@@ -287,6 +293,12 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
     // The qname is already in batch->arena, so gates may read it.
     if (NeedsScore(*batch, e)) e.dga_score = CachedDgaScore(label);
     if (e.new_domain && e.rcode == 0) names_.Learn(label);
+  }
+  for (DnsField f : hashed_fields_) {
+    std::string scratch;  // hashed fields are stored in the event or the arena
+    const std::string_view key = CategoryField(*batch, e, f, &scratch);
+    batch->field_hashes[static_cast<size_t>(HashedFieldSlot(f))].push_back(
+        XXH3_64bits(key.data(), key.size()));
   }
   batch->events.push_back(e);
   return true;

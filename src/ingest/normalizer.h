@@ -2,8 +2,8 @@
 //
 // For each observation it: lowercases the qname and drops the trailing dot; finds the
 // registered domain (eTLD+1) with the public suffix list (libpsl with the system list's
-// text when installed, else libpsl's newest or built-in list); measures label count and mean per-label
-// character entropy; sets event time (query time, else response time) and latency;
+// text when installed, else libpsl's newest or built-in list); measures label count and mean
+// per-label character entropy; sets event time (query time, else response time) and latency;
 // redacts the client address; and marks the first sighting of each registered domain
 // (`new_domain`, from a bounded two-generation set, so "first" means "not seen in the
 // last ~seen_domains_capacity distinct domains"). The derived fields (registered domain,
@@ -55,6 +55,10 @@ struct NormalizerOptions {
   // Find the registered domain (a public-suffix lookup, ~8% of a small view's profile).
   // Off: rd_len stays 0 unless first_seen or score_names need it.
   bool registered_domain = true;
+  // Categorical fields to hash once per event into DnsEventBatch::field_hashes (fields
+  // without a hash column are ignored). The pipeline lists the fields that distinct-count
+  // and top-k aggregations read, so each key is hashed once instead of once per view.
+  std::vector<DnsField> hashed_fields;
 };
 
 // Registered-domain lookup with a bounded cache. Exposed for tests.
@@ -125,6 +129,7 @@ class EventNormalizer {
   std::unordered_set<uint64_t> seen_current_, seen_previous_;
   bool score_names_;
   std::vector<std::vector<EventPredicate>> score_gates_;
+  std::vector<DnsField> hashed_fields_;  // only fields with a hash column
   bool label_stats_;
   bool first_seen_;
   bool registered_domain_;

@@ -1,5 +1,6 @@
 // Golden tests for every AggKind: hand-built events, expected values worked out by hand.
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <cmath>
 #include <limits>
@@ -760,6 +761,72 @@ TEST(AggMemory, SmallStatesStaySmall) {
   st->Update(b, kAll);
   EXPECT_LT(st->MemoryBytes(), 256u);
   EXPECT_LE(MakeAggState(Spec(AggKind::kCount, DnsField::kQname))->MemoryBytes(), 16u);
+}
+
+}  // namespace
+}  // namespace dnsight
+
+namespace dnsight {
+namespace {
+
+// A batch of many distinct names and clients, with or without the normalizer's hash
+// columns for the fields distinct counts and top-k read.
+DnsEventBatch KeyedBatch(bool with_hashes, bool corrupt_hashes = false) {
+  DnsEventBatch b;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name =
+        "h" + std::to_string(i * 7 % 911) + ".d" + std::to_string(i % 37) + ".com";
+    AddEvent(&b, {name, static_cast<uint16_t>(name.size() - name.find(".d") - 1), 1'000'000, 0, 1,
+                  80, 40, 60, 1, 3, 1.0f, static_cast<uint8_t>(i % 200)});
+  }
+  if (with_hashes) {
+    for (DnsField f :
+         {DnsField::kQname, DnsField::kRegisteredDomain, DnsField::kSubdomain, DnsField::kClient}) {
+      auto& column = b.field_hashes[static_cast<size_t>(HashedFieldSlot(f))];
+      for (const DnsEvent& e : b.events) {
+        std::string scratch;
+        const std::string_view key = CategoryField(b, e, f, &scratch);
+        const uint64_t h = XXH3_64bits(key.data(), key.size());
+        column.push_back(corrupt_hashes ? ~h : h);
+      }
+    }
+  }
+  return b;
+}
+
+// Distinct counts and top-k take each key's hash from the batch's column when it has one:
+// the states are byte-for-byte those built by hashing every key, and the column is used
+// (a column of wrong hashes changes them).
+TEST(AggHashColumns, SameStatesAsHashingEachKey) {
+  const DnsEventBatch plain = KeyedBatch(false), hashed = KeyedBatch(true),
+                      corrupt = KeyedBatch(true, true);
+  ASSERT_EQ(plain.FieldHashes(DnsField::kQname), nullptr);
+  ASSERT_NE(hashed.FieldHashes(DnsField::kQname), nullptr);
+  std::vector<uint32_t> sel(plain.size());
+  std::iota(sel.begin(), sel.end(), 0u);
+  const auto state_of = [&](const AggregationSpec& spec, const DnsEventBatch& b) {
+    auto st = MakeAggState(spec);
+    st->Update(b, sel);
+    std::string bytes;
+    st->Serialize(&bytes);
+    return bytes;
+  };
+  for (AggKind kind : {AggKind::kDistinct, AggKind::kTopK}) {
+    for (DnsField f :
+         {DnsField::kQname, DnsField::kRegisteredDomain, DnsField::kSubdomain, DnsField::kClient}) {
+      AggregationSpec spec = Spec(kind, f);
+      spec.hll_precision = 8;  // 3000 keys: past the sparse set, into the registers
+      const std::string want = state_of(spec, plain);
+      EXPECT_EQ(state_of(spec, hashed), want) << static_cast<int>(kind) << " " << DnsFieldName(f);
+      if (kind == AggKind::kDistinct) {
+        EXPECT_NE(state_of(spec, corrupt), want) << DnsFieldName(f);
+      }
+    }
+  }
+  // A batch whose column lags its events (an event added without a hash) is not trusted.
+  DnsEventBatch lagging = KeyedBatch(true);
+  AddEvent(&lagging, {"late.example.com", 11, 0, 0, 1, 0, 0, -1, 0, 3, 1.0f, 1});
+  EXPECT_EQ(lagging.FieldHashes(DnsField::kQname), nullptr);
 }
 
 }  // namespace

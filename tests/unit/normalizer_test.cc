@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <libpsl.h>
+#include <xxhash.h>
 
 #include <cmath>
 #include <cstdio>
@@ -143,6 +144,40 @@ TEST(Normalizer, ScoreGatesLimitScoringNotLearning) {
     }
   }
   EXPECT_GT(scored_nx, 100);
+}
+
+// The hash columns hold XXH3 of each requested field's key, one per event, and PopBack
+// keeps them in step with the events; fields without a column are ignored.
+TEST(Normalizer, HashesRequestedFields) {
+  NormalizerOptions o;
+  o.hashed_fields = {DnsField::kRegisteredDomain, DnsField::kClient, DnsField::kClient,
+                     DnsField::kLatencyMs};
+  EventNormalizer n(o);
+  DnsEventBatch b;
+  std::string_view reason;
+  for (const char* name : {"WWW.Example.com.", "a.b.example.org", "com"}) {
+    RawDnsObservation obs;
+    obs.query_time_ns = 1000;
+    obs.qname = name;
+    obs.client = *IpAddress::Parse("2001:db8::7");
+    ASSERT_TRUE(n.Append(obs, &b, &reason)) << name;
+  }
+  ASSERT_EQ(b.FieldHashes(DnsField::kQname), nullptr);
+  const uint64_t* rd = b.FieldHashes(DnsField::kRegisteredDomain);
+  const uint64_t* client = b.FieldHashes(DnsField::kClient);
+  ASSERT_NE(rd, nullptr);
+  ASSERT_NE(client, nullptr);
+  for (size_t i = 0; i < b.size(); ++i) {
+    const std::string_view d = b.registered_domain(b.events[i]);
+    EXPECT_EQ(rd[i], XXH3_64bits(d.data(), d.size())) << i;
+    EXPECT_EQ(client[i], XXH3_64bits(b.events[i].client.bytes.data(), 16)) << i;
+  }
+  EXPECT_EQ(b.registered_domain(b.events[0]), "example.com");
+  b.PopBack();
+  EXPECT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.field_hashes[static_cast<size_t>(HashedFieldSlot(DnsField::kClient))].size(), 2u);
+  EXPECT_NE(b.FieldHashes(DnsField::kRegisteredDomain), nullptr);
+  EXPECT_EQ(b.arena, "www.example.coma.b.example.org");
 }
 
 TEST(Normalizer, RejectsBadInput) {
