@@ -145,9 +145,14 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
     size_t start = 0;
     while (start < pending.size()) {
       const int64_t pane = FloorDiv(batch.events[pending[start]].ts_ns, pane_ns_);
+      // The run: following events in the same pane (two compares, not a division each).
+      const int64_t pane_lo = pane * pane_ns_, pane_hi = pane_lo + pane_ns_;
       size_t end = start + 1;
-      while (end < pending.size() && FloorDiv(batch.events[pending[end]].ts_ns, pane_ns_) == pane)
+      while (end < pending.size()) {
+        const int64_t ts = batch.events[pending[end]].ts_ns;
+        if (ts < pane_lo || ts >= pane_hi) break;
         ++end;
+      }
       const std::span<const uint32_t> run(pending.data() + start, end - start);
       if (pane < first_open_pane_) {
         // Late but admitted: the base pane was already emitted and rolled up, so update

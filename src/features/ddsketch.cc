@@ -33,24 +33,18 @@ DDSketch::DDSketch(double relative_accuracy, int max_buckets)
     : alpha_(std::isnan(relative_accuracy)
                  ? 0.01
                  : std::clamp(relative_accuracy, kMinRelativeAccuracy, kMaxRelativeAccuracy)),
-      gamma_((1 + alpha_) / (1 - alpha_)),
-      inv_log_gamma_(1.0 / std::log(gamma_)),
-      log_gamma_(std::log(gamma_)),
-      min_index_(0),
-      max_index_(0),
-      max_buckets_(static_cast<uint32_t>(std::clamp<int64_t>(max_buckets, 1, kMaxBucketsLimit))),
+      inv_log_gamma_(1.0 / std::log(Gamma())),
       min_(kInf),
-      max_(-kInf) {
-  min_index_ = IndexOf(std::numeric_limits<double>::min());
-  max_index_ = IndexOf(std::numeric_limits<double>::max());
-}
+      max_(-kInf),
+      max_buckets_(static_cast<uint32_t>(std::clamp<int64_t>(max_buckets, 1, kMaxBucketsLimit))) {}
 
 int32_t DDSketch::IndexOf(double v) const {
   return static_cast<int32_t>(std::ceil(std::log(v) * inv_log_gamma_));
 }
 
 double DDSketch::ValueOf(int32_t index) const {
-  return 2.0 * std::exp(static_cast<double>(index) * log_gamma_) / (gamma_ + 1.0);
+  const double gamma = Gamma();
+  return 2.0 * std::exp(static_cast<double>(index) * std::log(gamma)) / (gamma + 1.0);
 }
 
 void DDSketch::Add(double value) {
@@ -69,6 +63,15 @@ void DDSketch::Add(double value) {
     last_index_ = IndexOf(value);
   }
   const int32_t idx = last_index_;
+  if (dense()) {
+    if (DenseAdd(idx)) {
+      ++count_;
+      min_ = std::min(min_, value);
+      max_ = std::max(max_, value);
+      return;
+    }
+    ToSparse();
+  }
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), idx,
                              [](const Bucket& b, int32_t i) { return b.index < i; });
   if (it != buckets_.end() && it->index == idx) {
@@ -76,10 +79,102 @@ void DDSketch::Add(double value) {
   } else {
     buckets_.insert(it, Bucket{idx, 1});
     if (buckets_.size() > max_buckets_) CollapseLowest();
+    MaybeDense();
   }
   ++count_;
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
+}
+
+bool DDSketch::DenseAdd(int32_t idx) {
+  int64_t off = int64_t{idx} - dense_lo_;
+  if (off < 0 || off >= static_cast<int64_t>(dense_.size())) {
+    const int64_t lo = std::min<int64_t>(idx, dense_lo_);
+    const int64_t hi = std::max<int64_t>(idx, dense_lo_ + static_cast<int64_t>(dense_.size()) - 1);
+    if (hi - lo + 1 > kDenseSpanPerBucket * (int64_t{dense_nonempty_} + 1)) return false;
+    if (dense_nonempty_ + 1 > max_buckets_) return false;  // the sparse form collapses
+    // Exactly the new span: growth is rare once the range of values has been seen, and
+    // the vector's doubling would cost up to twice the memory.
+    dense_.reserve(static_cast<size_t>(hi - lo + 1));
+    if (off < 0) {
+      dense_.insert(dense_.begin(), static_cast<size_t>(-off), 0);
+      dense_lo_ = idx;
+      off = 0;
+    } else {
+      dense_.resize(static_cast<size_t>(off) + 1, 0);
+    }
+  }
+  uint64_t& c = dense_[static_cast<size_t>(off)];
+  if (c == 0) {
+    if (dense_nonempty_ + 1 > max_buckets_) return false;  // the sparse form collapses
+    ++dense_nonempty_;
+  }
+  c = SatAdd(c, 1);
+  return true;
+}
+
+bool DDSketch::DenseMerge(const DDSketch& other) {
+  const int64_t lo = std::min(dense_lo_, other.dense_lo_);
+  const int64_t hi = std::max(dense_lo_ + static_cast<int64_t>(dense_.size()),
+                              other.dense_lo_ + static_cast<int64_t>(other.dense_.size())) -
+                     1;
+  // The merged sketch has at least as many non-empty buckets as the larger part.
+  const int64_t floor_nonempty = std::max(dense_nonempty_, other.dense_nonempty_);
+  if (hi - lo + 1 > kDenseSpanPerBucket * floor_nonempty) return false;
+  dense_.reserve(static_cast<size_t>(hi - lo + 1));
+  if (lo < dense_lo_) {
+    dense_.insert(dense_.begin(), static_cast<size_t>(dense_lo_ - lo), 0);
+    dense_lo_ = static_cast<int32_t>(lo);
+  }
+  if (hi - lo + 1 > static_cast<int64_t>(dense_.size()))
+    dense_.resize(static_cast<size_t>(hi - lo + 1), 0);
+  uint64_t* to = dense_.data() + (other.dense_lo_ - dense_lo_);
+  uint32_t added = 0;
+  for (size_t i = 0; i < other.dense_.size(); ++i) {
+    added += (to[i] == 0) & (other.dense_[i] != 0);
+    to[i] = SatAdd(to[i], other.dense_[i]);
+  }
+  dense_nonempty_ += added;
+  if (dense_nonempty_ > max_buckets_) {
+    ToSparse();
+    CollapseLowest();
+  }
+  return true;
+}
+
+void DDSketch::ToDense() {
+  const int32_t lo = buckets_.front().index;
+  dense_.assign(static_cast<size_t>(buckets_.back().index - lo + 1), 0);
+  for (const Bucket& b : buckets_) dense_[static_cast<size_t>(b.index - lo)] = b.count;
+  dense_lo_ = lo;
+  dense_nonempty_ = static_cast<uint32_t>(buckets_.size());
+  std::vector<Bucket>().swap(buckets_);
+}
+
+void DDSketch::ToSparse() {
+  buckets_.clear();
+  buckets_.reserve(dense_nonempty_ + 1);
+  AppendBuckets(&buckets_);
+  std::vector<uint64_t>().swap(dense_);
+  dense_nonempty_ = 0;
+}
+
+void DDSketch::MaybeDense() {
+  const size_t n = buckets_.size();
+  // At the bucket limit the sparse form collapses; switching there would flap.
+  if (n < kMinDenseBuckets || n >= max_buckets_) return;
+  const int64_t span = int64_t{buckets_.back().index} - buckets_.front().index + 1;
+  if (span <= kDenseSpanPerBucket * static_cast<int64_t>(n)) ToDense();
+}
+
+void DDSketch::AppendBuckets(std::vector<Bucket>* out) const {
+  if (!dense()) {
+    out->insert(out->end(), buckets_.begin(), buckets_.end());
+    return;
+  }
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    if (dense_[i] != 0) out->push_back(Bucket{dense_lo_ + static_cast<int32_t>(i), dense_[i]});
+  }
 }
 
 void DDSketch::CollapseLowest() {
@@ -101,11 +196,21 @@ double DDSketch::Quantile(double q) const {
     result = 0.0;
   } else {
     double cumulative = static_cast<double>(zero_count_);
-    for (const Bucket& b : buckets_) {
-      cumulative += static_cast<double>(b.count);
-      if (cumulative > rank) {
-        result = ValueOf(b.index);
-        break;
+    if (dense()) {
+      for (size_t i = 0; i < dense_.size(); ++i) {
+        cumulative += static_cast<double>(dense_[i]);
+        if (dense_[i] != 0 && cumulative > rank) {
+          result = ValueOf(dense_lo_ + static_cast<int32_t>(i));
+          break;
+        }
+      }
+    } else {
+      for (const Bucket& b : buckets_) {
+        cumulative += static_cast<double>(b.count);
+        if (cumulative > rank) {
+          result = ValueOf(b.index);
+          break;
+        }
       }
     }
   }
@@ -125,28 +230,37 @@ void DDSketch::Merge(const DDSketch& other) {
     *this = other;
     return;
   }
-  // Merged into a per-thread buffer.
-  thread_local std::vector<Bucket> merged;
-  merged.clear();
-  merged.reserve(buckets_.size() + other.buckets_.size());
-  size_t i = 0, j = 0;
-  while (i < buckets_.size() || j < other.buckets_.size()) {
-    if (j == other.buckets_.size() ||
-        (i < buckets_.size() && buckets_[i].index < other.buckets_[j].index)) {
-      merged.push_back(buckets_[i++]);
-    } else if (i == buckets_.size() || other.buckets_[j].index < buckets_[i].index) {
-      merged.push_back(other.buckets_[j++]);
-    } else {
-      merged.push_back(
-          Bucket{buckets_[i].index, SatAdd(buckets_[i].count, other.buckets_[j].count)});
-      ++i;
-      ++j;
+  if (!(dense() && other.dense() && DenseMerge(other))) {
+    // Sparse: the two sorted bucket lists merged into a per-thread buffer.
+    if (dense()) ToSparse();
+    thread_local std::vector<Bucket> theirs;
+    const std::vector<Bucket>* b = &other.buckets_;
+    if (other.dense()) {
+      theirs.clear();
+      other.AppendBuckets(&theirs);
+      b = &theirs;
     }
+    thread_local std::vector<Bucket> merged;
+    merged.clear();
+    merged.reserve(buckets_.size() + b->size());
+    size_t i = 0, j = 0;
+    while (i < buckets_.size() || j < b->size()) {
+      if (j == b->size() || (i < buckets_.size() && buckets_[i].index < (*b)[j].index)) {
+        merged.push_back(buckets_[i++]);
+      } else if (i == buckets_.size() || (*b)[j].index < buckets_[i].index) {
+        merged.push_back((*b)[j++]);
+      } else {
+        merged.push_back(Bucket{buckets_[i].index, SatAdd(buckets_[i].count, (*b)[j].count)});
+        ++i;
+        ++j;
+      }
+    }
+    // Copied back rather than swapped: a swap would hand this sketch the buffer's
+    // capacity, which follows the largest merge this thread has done.
+    buckets_.assign(merged.begin(), merged.end());
+    CollapseLowest();
+    MaybeDense();
   }
-  // Copied back rather than swapped: a swap would hand this sketch the buffer's capacity,
-  // which follows the largest merge this thread has done.
-  buckets_.assign(merged.begin(), merged.end());
-  CollapseLowest();
   count_ = SatAdd(count_, other.count_);
   zero_count_ = SatAdd(zero_count_, other.zero_count_);
   min_ = std::min(min_, other.min_);
@@ -160,16 +274,20 @@ void DDSketch::Serialize(std::string* out) const {
   PutVarint(out, zero_count_);
   PutF64(out, min_);
   PutF64(out, max_);
-  PutVarint(out, buckets_.size());
+  thread_local std::vector<Bucket> dense_buckets;
+  const std::vector<Bucket>* buckets = &buckets_;
+  if (dense()) {
+    dense_buckets.clear();
+    AppendBuckets(&dense_buckets);
+    buckets = &dense_buckets;
+  }
+  PutVarint(out, buckets->size());
   int64_t prev = 0;
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    if (i == 0) {
-      PutVarint(out, ZigZag(buckets_[i].index));
-    } else {
-      PutVarint(out, static_cast<uint64_t>(buckets_[i].index - prev));
-    }
-    prev = buckets_[i].index;
-    PutVarint(out, buckets_[i].count);
+  for (size_t i = 0; i < buckets->size(); ++i) {
+    const Bucket& b = (*buckets)[i];
+    PutVarint(out, i == 0 ? ZigZag(b.index) : static_cast<uint64_t>(b.index - prev));
+    prev = b.index;
+    PutVarint(out, b.count);
   }
 }
 
@@ -188,6 +306,9 @@ Status DDSketch::Deserialize(std::string_view* in) {
   if (n > max_buckets_) return Status::InvalidArgument("ddsketch: too many buckets");
   if (n > r.in.size() / 2) return Status::InvalidArgument("ddsketch: bucket count exceeds input");
   DDSketch fresh(alpha_, static_cast<int>(max_buckets_));
+  // Buckets of the smallest normal and the largest finite double.
+  const int32_t min_index = IndexOf(std::numeric_limits<double>::min());
+  const int32_t max_index = IndexOf(std::numeric_limits<double>::max());
   fresh.buckets_.reserve(n);
   uint64_t total = zero_count;
   int64_t idx = 0;
@@ -197,11 +318,11 @@ Status DDSketch::Deserialize(std::string_view* in) {
       return Status::InvalidArgument("ddsketch: truncated bucket");
     if (i == 0) {
       idx = UnZigZag(raw);
-      if (idx < min_index_ || idx > max_index_)
+      if (idx < min_index || idx > max_index)
         return Status::InvalidArgument("ddsketch: bucket index out of range");
     } else {
       if (raw == 0) return Status::InvalidArgument("ddsketch: bucket indices not increasing");
-      if (raw > static_cast<uint64_t>(max_index_ - idx))
+      if (raw > static_cast<uint64_t>(max_index - idx))
         return Status::InvalidArgument("ddsketch: bucket index out of range");
       idx += static_cast<int64_t>(raw);
     }
@@ -223,11 +344,14 @@ Status DDSketch::Deserialize(std::string_view* in) {
 }
 
 size_t DDSketch::MemoryBytes() const {
-  return sizeof(*this) + buckets_.capacity() * sizeof(Bucket);
+  return sizeof(*this) + buckets_.capacity() * sizeof(Bucket) +
+         dense_.capacity() * sizeof(uint64_t);
 }
 
 void DDSketch::Clear() {
   ClearKeepingSmallBuffer(buckets_);
+  std::vector<uint64_t>().swap(dense_);  // a recycled sketch starts sparse
+  dense_nonempty_ = 0;
   count_ = 0;
   zero_count_ = 0;
   min_ = kInf;

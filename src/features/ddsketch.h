@@ -17,6 +17,12 @@
 // at most max_buckets (default 2048; at alpha = 1 % that spans a ratio of about e^41
 // between the smallest and largest value). Beyond that the lowest buckets are collapsed
 // into one, so only the lowest quantiles lose accuracy.
+// A sketch whose buckets lie close together (at least kMinDenseBuckets of them, spanning
+// at most kDenseSpanPerBucket indices per non-empty bucket) keeps them instead as an
+// array of counts over that span: an Add is one index, not a binary search and an
+// insert, and it costs no more memory (8 bytes per index of the span). It returns to
+// the sorted vector when a value far outside the span would break that bound. The two
+// forms hold the same buckets, so results do not depend on the form.
 //
 // Serialized form (version 1, little-endian): u8 version, f64 alpha, varint max_buckets,
 // varint zero_count, f64 min, f64 max, varint n, then n pairs (index, varint count) where
@@ -41,6 +47,8 @@ class DDSketch {
   static constexpr double kMinRelativeAccuracy = 1e-6;
   static constexpr double kMaxRelativeAccuracy = 0.5;
   static constexpr uint8_t kFormatVersion = 1;
+  static constexpr size_t kMinDenseBuckets = 16;
+  static constexpr int64_t kDenseSpanPerBucket = 2;
 
   // alpha is clamped into [kMinRelativeAccuracy, kMaxRelativeAccuracy] (NaN becomes the
   // default 0.01), max_buckets into [1, 1 << 20].
@@ -65,7 +73,7 @@ class DDSketch {
   double min() const { return min_; }  // +inf when empty
   double max() const { return max_; }  // -inf when empty
   double relative_accuracy() const { return alpha_; }
-  size_t num_buckets() const { return buckets_.size(); }
+  size_t num_buckets() const { return dense() ? dense_nonempty_ : buckets_.size(); }
   bool empty() const { return count_ == 0; }
   size_t MemoryBytes() const;
   void Clear();
@@ -76,24 +84,42 @@ class DDSketch {
     uint64_t count;
   };
 
+  bool dense() const { return !dense_.empty(); }
+  // Counts one more value in bucket idx of the dense form; false (nothing changed) when
+  // idx lies so far outside the span that the sketch should be sparse.
+  bool DenseAdd(int32_t idx);
+  // Folds other's dense counts into this dense sketch's; false (nothing changed) when the
+  // union of the spans is too wide for their buckets.
+  bool DenseMerge(const DDSketch& other);
+  void ToDense();   // REQUIRES: sparse, with at least one bucket
+  void ToSparse();  // REQUIRES: dense
+  // Switches a sparse sketch to the dense form when its buckets are close enough.
+  void MaybeDense();
+  // Appends the non-empty buckets, lowest first, whatever the form.
+  void AppendBuckets(std::vector<Bucket>* out) const;
   int32_t IndexOf(double v) const;
   double ValueOf(int32_t index) const;
   void CollapseLowest();
 
+  // Derived from alpha_ where needed: gamma and log(gamma) for ValueOf, the index bounds
+  // for Deserialize (each sketch of a pane costs memory, so only the hot factor is kept).
+  double Gamma() const { return (1 + alpha_) / (1 - alpha_); }
+
   double alpha_;
-  double gamma_;
-  double inv_log_gamma_;
-  double log_gamma_;
-  int32_t min_index_;  // bucket of the smallest normal double
-  int32_t max_index_;  // bucket of the largest finite double
-  uint32_t max_buckets_;
+  double inv_log_gamma_;  // 1 / log(gamma), for IndexOf
   uint64_t count_ = 0;
   uint64_t zero_count_ = 0;
   double min_;
   double max_;
-  std::vector<Bucket> buckets_;  // sorted by index, counts > 0
   // The last value added and its bucket index: repeated values (TTLs, sizes) skip the log.
   double last_value_ = -1;
+  std::vector<Bucket> buckets_;  // sorted by index, counts > 0; empty while dense
+  // Dense form: dense_[i] counts bucket dense_lo_ + i; the first and last are non-zero and
+  // dense_nonempty_ of them are. Empty while sparse.
+  std::vector<uint64_t> dense_;
+  uint32_t max_buckets_;
+  int32_t dense_lo_ = 0;
+  uint32_t dense_nonempty_ = 0;
   int32_t last_index_ = 0;
 };
 

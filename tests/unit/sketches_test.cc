@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/serial.h"
 #include "features/categorical_counts.h"
 #include "features/ddsketch.h"
 #include "features/hyperloglog.h"
@@ -244,6 +245,120 @@ TEST(DdSketchAccuracy, CollapsingKeepsUpperQuantiles) {
     EXPECT_LE(std::fabs(s.Quantile(q) - exact), 0.01 * exact * (1 + 1e-9));
   }
   EXPECT_EQ(s.Quantile(0), 1);  // exact min survives collapsing
+}
+
+// The serialized form a DDSketch of these values must have, worked out from the
+// documented bucket rule (i = ceil(log(x) / log(gamma))) and collapse rule (beyond
+// max_buckets, the lowest kept bucket holds everything below it), whatever form the
+// sketch keeps its buckets in.
+std::string ReferenceDdSketch(double alpha, int max_buckets, const std::vector<double>& values) {
+  const double gamma = (1 + alpha) / (1 - alpha);
+  std::map<int32_t, uint64_t> buckets;
+  uint64_t zeros = 0;
+  double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+  for (double v : values) {
+    const double kept = v < std::numeric_limits<double>::min() ? 0.0 : v;  // zero bucket
+    mn = std::min(mn, kept);
+    mx = std::max(mx, kept);
+    if (v < std::numeric_limits<double>::min()) {
+      ++zeros;
+    } else {
+      ++buckets[static_cast<int32_t>(std::ceil(std::log(v) * (1.0 / std::log(gamma))))];
+    }
+  }
+  while (buckets.size() > static_cast<size_t>(max_buckets)) {
+    const auto lowest = buckets.begin();
+    std::next(lowest)->second += lowest->second;
+    buckets.erase(lowest);
+  }
+  std::string out;
+  out.push_back(static_cast<char>(DDSketch::kFormatVersion));
+  PutF64(&out, alpha);
+  PutVarint(&out, static_cast<uint64_t>(max_buckets));
+  PutVarint(&out, zeros);
+  PutF64(&out, mn);
+  PutF64(&out, mx);
+  PutVarint(&out, buckets.size());
+  int64_t prev = 0;
+  bool first = true;
+  for (const auto& [i, c] : buckets) {
+    PutVarint(&out, first ? (static_cast<uint64_t>(i) << 1) ^ static_cast<uint64_t>(i >> 31)
+                          : static_cast<uint64_t>(i - prev));
+    first = false;
+    prev = i;
+    PutVarint(&out, c);
+  }
+  return out;
+}
+
+std::string Serialized(const DDSketch& s) {
+  std::string out;
+  s.Serialize(&out);
+  return out;
+}
+
+// Packed values switch a sketch to its dense form and a far outlier back; adds and every
+// pairing of forms in a merge give exactly the reference buckets.
+TEST(DdSketchAccuracy, DenseAndSparseFormsHoldTheSameBuckets) {
+  std::mt19937_64 rng(11);
+  std::lognormal_distribution<double> latency(1.0, 0.8);
+  std::vector<double> packed, sparse_values = {0.5, 3.0, 700.0};
+  for (int i = 0; i < 5000; ++i) packed.push_back(latency(rng));
+  DDSketch dense(0.01);
+  for (double v : packed) dense.Add(v);
+  EXPECT_EQ(Serialized(dense), ReferenceDdSketch(0.01, DDSketch::kDefaultMaxBuckets, packed));
+  // The dense form costs no more than the sorted vector would (16 bytes per bucket).
+  EXPECT_LE(dense.MemoryBytes(), sizeof(DDSketch) + 16 * dense.num_buckets());
+
+  DDSketch sparse(0.01);
+  for (double v : sparse_values) sparse.Add(v);
+  const auto check_merge = [&](const DDSketch& a, const std::vector<double>& va, const DDSketch& b,
+                               const std::vector<double>& vb) {
+    DDSketch m = a;
+    m.Merge(b);
+    std::vector<double> all = va;
+    all.insert(all.end(), vb.begin(), vb.end());
+    EXPECT_EQ(Serialized(m), ReferenceDdSketch(0.01, DDSketch::kDefaultMaxBuckets, all));
+    DDSketch r(0.01);
+    for (double v : all) r.Add(v);
+    EXPECT_EQ(m.num_buckets(), r.num_buckets());
+    for (double q : {0.0, 0.1, 0.5, 0.9, 0.99, 1.0}) EXPECT_EQ(m.Quantile(q), r.Quantile(q)) << q;
+  };
+  std::vector<double> other(packed.begin(), packed.begin() + 2000);
+  for (double& v : other) v *= 1.7;  // overlapping, shifted span
+  DDSketch dense2(0.01);
+  for (double v : other) dense2.Add(v);
+  check_merge(dense, packed, dense2, other);
+  check_merge(dense, packed, sparse, sparse_values);
+  check_merge(sparse, sparse_values, dense, packed);
+  std::vector<double> far = {1e-9, 1e12};  // disjoint spans: the merge goes sparse
+  DDSketch far_sketch(0.01);
+  for (double v : far) far_sketch.Add(v);
+  check_merge(dense, packed, far_sketch, far);
+
+  // A far outlier returns the sketch to the sorted vector, with the same buckets.
+  std::vector<double> with_outliers = packed;
+  for (double v : {1e-200, 1e200, 0.0, -1.0}) {
+    dense.Add(v);
+    with_outliers.push_back(v);
+  }
+  EXPECT_EQ(Serialized(dense),
+            ReferenceDdSketch(0.01, DDSketch::kDefaultMaxBuckets, with_outliers));
+}
+
+// With a small bucket limit, dense adds and merges collapse the lowest buckets exactly as
+// the sorted vector does.
+TEST(DdSketchAccuracy, DenseFormRespectsTheBucketLimit) {
+  std::vector<double> values;
+  for (int i = 0; i < 400; ++i) values.push_back(1.0 + 0.02 * i);
+  DDSketch s(0.01, 40);
+  for (double v : values) s.Add(v);
+  EXPECT_EQ(s.num_buckets(), 40u);
+  EXPECT_EQ(Serialized(s), ReferenceDdSketch(0.01, 40, values));
+  DDSketch a(0.01, 40), b(0.01, 40);
+  for (size_t i = 0; i < values.size(); ++i) (i % 2 ? a : b).Add(values[i]);
+  a.Merge(b);
+  EXPECT_EQ(Serialized(a), ReferenceDdSketch(0.01, 40, values));
 }
 
 TEST(DdSketchAccuracy, SerializeRoundTripAndValidation) {
