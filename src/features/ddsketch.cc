@@ -43,8 +43,14 @@ int32_t DDSketch::IndexOf(double v) const {
 }
 
 double DDSketch::ValueOf(int32_t index) const {
+  // log(gamma) of the last accuracy used on this thread (sketches of a view share one).
+  thread_local double cached_alpha = kNaN, cached_log_gamma = 0;
   const double gamma = Gamma();
-  return 2.0 * std::exp(static_cast<double>(index) * std::log(gamma)) / (gamma + 1.0);
+  if (alpha_ != cached_alpha) {
+    cached_alpha = alpha_;
+    cached_log_gamma = std::log(gamma);
+  }
+  return 2.0 * std::exp(static_cast<double>(index) * cached_log_gamma) / (gamma + 1.0);
 }
 
 void DDSketch::Add(double value) {
