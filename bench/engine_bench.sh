@@ -51,13 +51,14 @@ PY
 done
 
 # The same number of transactions spread over other spans of event time, dnstap input:
-#   6 s:  a stream at ~167k events/s, the rate one core would have to keep up with. Every
-#         entity emits one row per pane, so the cost is the per-event updates.
+#   1 s:  a stream at 1M events/s, the rate of the goal: can one core keep up with it?
+#   6 s:  a stream at ~167k events/s. Every entity emits one row per pane, so the cost is
+#         the per-event updates.
 #   60 s: a live stream at a higher rate. Panes hold ten times more events, so fewer rows
 #         are emitted per event and the per-event updates dominate.
 #   2 h:  a low-rate stream (about one event per row) long enough for the 1h windows to
 #         fill, so every coarse recompute covers a full hour of coarse panes.
-for span in ${FAST_DURATION_S:-6} ${DENSE_DURATION_S:-60} ${LONG_DURATION_S:-7200}; do
+for span in ${GOAL_DURATION_S:-1} ${FAST_DURATION_S:-6} ${DENSE_DURATION_S:-60} ${LONG_DURATION_S:-7200}; do
   f="$dir/traffic-${span}s.dnstap"
   if [ ! -s "$f" ] || [ "$(cat "$f.params" 2>/dev/null)" != "$events $span" ]; then
     echo "generating $events transactions in ${span}s as dnstap ..."
