@@ -76,50 +76,64 @@ void LabelStats(std::string_view name, uint16_t* label_count, float* mean_entrop
   *mean_entropy = labels ? static_cast<float>(total / labels) : 0.0f;
 }
 
-RegisteredDomainFinder::RegisteredDomainFinder(size_t cache_entries)
-    : slots_(std::bit_ceil(std::max<size_t>(cache_entries, 16))) {
-  // The system list as text: libpsl matches against it, and the same file tells which
-  // suffixes have deeper rules (see Find). Without it: libpsl's newest list, no shortcut.
-  const char* dat = psl_builtin_filename();
-  if (dat != nullptr && (psl_ = psl_load_file(dat)) != nullptr) {
-    owned_ = true;
-    LoadRuleParents(dat);
-  } else if ((psl_ = psl_latest(nullptr)) != nullptr) {
-    owned_ = true;
-  } else {
-    psl_ = psl_builtin();
-  }
-}
+// The public suffix list: libpsl's context, and every suffix of two or more labels that
+// has a rule below it (hashes only: a collision just disables the shortcut for a name).
+// Immutable once loaded; libpsl lookups take a const context, so finders on any thread
+// share it.
+struct RegisteredDomainFinder::SuffixList {
+  const psl_ctx_st* psl = nullptr;
+  std::unordered_set<uint64_t> rule_parents;
+  bool parents_known = false;
 
-RegisteredDomainFinder::~RegisteredDomainFinder() {
-  if (owned_) psl_free(const_cast<psl_ctx_st*>(psl_));
-}
-
-void RegisteredDomainFinder::LoadRuleParents(const char* path) {
-  std::FILE* f = std::fopen(path, "r");
-  if (f == nullptr) return;
-  char line[512];
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    std::string_view rule(line);
-    rule = rule.substr(0, rule.find_first_of(" \t\r\n"));
-    if (rule.empty() || rule.starts_with("//")) continue;
-    if (rule.front() == '!') rule.remove_prefix(1);
-    // Every proper suffix of two or more labels has a deeper rule below it.
-    for (size_t dot = rule.find('.'); dot != std::string_view::npos;
-         dot = rule.find('.', dot + 1)) {
-      const std::string_view parent = rule.substr(dot + 1);
-      if (parent.find('.') == std::string_view::npos) break;
-      rule_parents_.insert(XXH3_64bits(parent.data(), parent.size()));
+  SuffixList() {
+    // The system list as text: libpsl matches against it, and the same file tells which
+    // suffixes have deeper rules (see Find). Without it: libpsl's newest list, no shortcut.
+    const char* dat = psl_builtin_filename();
+    if (dat != nullptr && (psl = psl_load_file(dat)) != nullptr) {
+      LoadRuleParents(dat);
+    } else if ((psl = psl_latest(nullptr)) == nullptr) {
+      psl = psl_builtin();
     }
   }
-  parents_known_ = !std::ferror(f);
-  std::fclose(f);
+
+  void LoadRuleParents(const char* path) {
+    std::FILE* f = std::fopen(path, "r");
+    if (f == nullptr) return;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      std::string_view rule(line);
+      rule = rule.substr(0, rule.find_first_of(" \t\r\n"));
+      if (rule.empty() || rule.starts_with("//")) continue;
+      if (rule.front() == '!') rule.remove_prefix(1);
+      // Every proper suffix of two or more labels has a deeper rule below it.
+      for (size_t dot = rule.find('.'); dot != std::string_view::npos;
+           dot = rule.find('.', dot + 1)) {
+        const std::string_view parent = rule.substr(dot + 1);
+        if (parent.find('.') == std::string_view::npos) break;
+        rule_parents.insert(XXH3_64bits(parent.data(), parent.size()));
+      }
+    }
+    parents_known = !std::ferror(f);
+    std::fclose(f);
+  }
+};
+
+const RegisteredDomainFinder::SuffixList& RegisteredDomainFinder::SharedList() {
+  // Loaded on first use (thread-safe static initialization) and kept for the process: a
+  // pipeline, a test or a fuzz input does not pay the load again.
+  static const SuffixList* const list = new SuffixList();
+  return *list;
+}
+
+RegisteredDomainFinder::RegisteredDomainFinder(size_t cache_entries)
+    : list_(SharedList()), max_slots_(std::bit_ceil(std::max<size_t>(cache_entries, 16))) {
+  slots_.resize(std::min(max_slots_, kFirstCacheSlots));
 }
 
 size_t RegisteredDomainFinder::Lookup(std::string_view name) {
-  if (psl_ == nullptr || name.empty()) return 0;
+  if (list_.psl == nullptr || name.empty()) return 0;
   scratch_.assign(name);
-  const char* rd = psl_registrable_domain(psl_, scratch_.c_str());
+  const char* rd = psl_registrable_domain(list_.psl, scratch_.c_str());
   if (rd == nullptr) return 0;
   return scratch_.size() - static_cast<size_t>(rd - scratch_.c_str());
 }
@@ -127,20 +141,25 @@ size_t RegisteredDomainFinder::Lookup(std::string_view name) {
 const RegisteredDomainFinder::Slot* RegisteredDomainFinder::Cached(std::string_view key) {
   if (key.size() > sizeof(Slot::key) || key.empty()) return nullptr;
   const uint64_t hash = XXH3_64bits(key.data(), key.size());
+  if (fills_ >= 2 * slots_.size() && slots_.size() < max_slots_) {
+    slots_.assign(slots_.size() * 2, Slot{});
+    fills_ = 0;
+  }
   Slot& slot = slots_[hash & (slots_.size() - 1)];
   if (slot.key_len == key.size() && slot.hash == hash &&
       std::memcmp(slot.key, key.data(), key.size()) == 0)
     return &slot;
+  ++fills_;
   slot.hash = hash;
   slot.rd_len = static_cast<uint16_t>(Lookup(key));
   slot.key_len = static_cast<uint8_t>(key.size());
-  slot.no_deeper_rules = parents_known_ && !rule_parents_.contains(hash);
+  slot.no_deeper_rules = list_.parents_known && !list_.rule_parents.contains(hash);
   std::memcpy(slot.key, key.data(), key.size());
   return &slot;
 }
 
 size_t RegisteredDomainFinder::Find(std::string_view name) {
-  if (!parents_known_) return FindWithoutRuleParents(name);
+  if (!list_.parents_known) return FindWithoutRuleParents(name);
   // Rules are listed in Unicode; such names are rare, look them up whole.
   if (name.find("xn--") != std::string_view::npos ||
       std::any_of(name.begin(), name.end(), [](char c) { return c & 0x80; }))

@@ -64,11 +64,11 @@ struct NormalizerOptions {
 // Registered-domain lookup with a bounded cache. Exposed for tests.
 // With the list's text it caches by the last two to four labels, and answers from a key
 // when no rule of the list lies below it: a name under a known domain costs one probe,
-// and rules of any depth are honoured. Loading the list costs ~10 ms at start.
+// and rules of any depth are honoured. The list is loaded once per process (~10 ms, on
+// first use) and shared read-only by every finder; the cache is per finder.
 class RegisteredDomainFinder {
  public:
   RegisteredDomainFinder(size_t cache_entries);
-  ~RegisteredDomainFinder();
   RegisteredDomainFinder(const RegisteredDomainFinder&) = delete;
   RegisteredDomainFinder& operator=(const RegisteredDomainFinder&) = delete;
   // Length of the registered-domain suffix of `name` (normalized), 0 if none.
@@ -76,9 +76,8 @@ class RegisteredDomainFinder {
 
  private:
   size_t Lookup(std::string_view name);
-  // Records every suffix of two or more labels that has a rule below it, from the
-  // list's text (hashes only: a collision just disables the shortcut for a name).
-  void LoadRuleParents(const char* path);
+  struct SuffixList;
+  static const SuffixList& SharedList();
   // Direct-mapped cache slot, one cache line: the key (the last few labels) is stored
   // inline and compared exactly; longer keys bypass the cache.
   struct Slot {
@@ -93,11 +92,14 @@ class RegisteredDomainFinder {
   const Slot* Cached(std::string_view key);
   // Find when the list's text (and so rule_parents_) is not available.
   size_t FindWithoutRuleParents(std::string_view name);
-  const psl_ctx_st* psl_;
-  bool owned_ = false;
-  std::vector<Slot> slots_;  // power of two
-  std::unordered_set<uint64_t> rule_parents_;
-  bool parents_known_ = false;
+  const SuffixList& list_;
+  // Power of two. It starts at kFirstCacheSlots and doubles, dropping its contents, each
+  // time it has been filled twice over, up to max_slots_: a short stream or a quiet
+  // resolver does not pay for a cache sized for a busy one.
+  static constexpr size_t kFirstCacheSlots = 4096;
+  std::vector<Slot> slots_;
+  size_t max_slots_;
+  size_t fills_ = 0;  // slots filled since the last resize
   std::string scratch_;
 };
 
