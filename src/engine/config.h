@@ -71,7 +71,8 @@ struct EngineOptions {
   int64_t accept_from_ns = INT64_MIN;
   int64_t accept_to_ns = INT64_MAX;
   // Larger batches give longer per-entity runs (fewer calls, fewer cold state loads); a
-  // batch of 131072 events holds about 19 MB.
+  // batch of 131072 events takes about 25 MB (events, names, key hashes, view selections),
+  // and up to queue_batches of them can wait per shard.
   size_t batch_size = 131072;
   size_t queue_batches = 4;  // per shard; the reader blocks when a shard falls behind
 };

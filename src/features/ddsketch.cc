@@ -120,12 +120,17 @@ bool DDSketch::DenseAdd(int32_t idx) {
 }
 
 bool DDSketch::DenseMerge(const DDSketch& other) {
-  const int64_t lo = std::min(dense_lo_, other.dense_lo_);
-  const int64_t hi = std::max(dense_lo_ + static_cast<int64_t>(dense_.size()),
-                              other.dense_lo_ + static_cast<int64_t>(other.dense_.size())) -
-                     1;
+  if (other.num_buckets() == 0) return true;  // only zeros: nothing to add here
+  const int64_t other_lo = other.dense() ? other.dense_lo_ : other.buckets_.front().index;
+  const int64_t other_hi = other.dense()
+                               ? other.dense_lo_ + static_cast<int64_t>(other.dense_.size()) - 1
+                               : other.buckets_.back().index;
+  const int64_t lo = std::min<int64_t>(dense_lo_, other_lo);
+  const int64_t hi =
+      std::max<int64_t>(dense_lo_ + static_cast<int64_t>(dense_.size()) - 1, other_hi);
   // The merged sketch has at least as many non-empty buckets as the larger part.
-  const int64_t floor_nonempty = std::max(dense_nonempty_, other.dense_nonempty_);
+  const int64_t floor_nonempty =
+      std::max<int64_t>(dense_nonempty_, static_cast<int64_t>(other.num_buckets()));
   if (hi - lo + 1 > kDenseSpanPerBucket * floor_nonempty) return false;
   dense_.reserve(static_cast<size_t>(hi - lo + 1));
   if (lo < dense_lo_) {
@@ -134,11 +139,17 @@ bool DDSketch::DenseMerge(const DDSketch& other) {
   }
   if (hi - lo + 1 > static_cast<int64_t>(dense_.size()))
     dense_.resize(static_cast<size_t>(hi - lo + 1), 0);
-  uint64_t* to = dense_.data() + (other.dense_lo_ - dense_lo_);
   uint32_t added = 0;
-  for (size_t i = 0; i < other.dense_.size(); ++i) {
-    added += (to[i] == 0) & (other.dense_[i] != 0);
-    to[i] = SatAdd(to[i], other.dense_[i]);
+  const auto add = [&](int64_t index, uint64_t count) {
+    uint64_t& c = dense_[static_cast<size_t>(index - dense_lo_)];
+    added += c == 0;
+    c = SatAdd(c, count);
+  };
+  if (other.dense()) {
+    for (size_t i = 0; i < other.dense_.size(); ++i)
+      if (other.dense_[i] != 0) add(other.dense_lo_ + static_cast<int64_t>(i), other.dense_[i]);
+  } else {
+    for (const Bucket& b : other.buckets_) add(b.index, b.count);
   }
   dense_nonempty_ += added;
   if (dense_nonempty_ > max_buckets_) {
@@ -236,7 +247,7 @@ void DDSketch::Merge(const DDSketch& other) {
     *this = other;
     return;
   }
-  if (!(dense() && other.dense() && DenseMerge(other))) {
+  if (!(dense() && DenseMerge(other))) {
     // Sparse: the two sorted bucket lists merged into a per-thread buffer.
     if (dense()) ToSparse();
     thread_local std::vector<Bucket> theirs;

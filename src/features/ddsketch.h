@@ -88,8 +88,8 @@ class DDSketch {
   // Counts one more value in bucket idx of the dense form; false (nothing changed) when
   // idx lies so far outside the span that the sketch should be sparse.
   bool DenseAdd(int32_t idx);
-  // Folds other's dense counts into this dense sketch's; false (nothing changed) when the
-  // union of the spans is too wide for their buckets.
+  // Folds other's buckets (either form) into this dense sketch's counts; false (nothing
+  // changed) when the union of the spans is too wide for their buckets.
   bool DenseMerge(const DDSketch& other);
   void ToDense();   // REQUIRES: sparse, with at least one bucket
   void ToSparse();  // REQUIRES: dense

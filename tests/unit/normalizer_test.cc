@@ -161,14 +161,18 @@ TEST(Normalizer, HashesRequestedFields) {
   NormalizerOptions o;
   o.hashed_fields = {DnsField::kRegisteredDomain, DnsField::kClient, DnsField::kClient,
                      DnsField::kLatencyMs};
+  o.redaction.mode = RedactionOptions::Mode::kTruncate;  // hashes are of the redacted address
+  o.redaction.v6_bits = 48;
   EventNormalizer n(o);
   DnsEventBatch b;
   std::string_view reason;
+  const char* clients[] = {"2001:db8:1::7", "2001:db8:2::7", "2001:db8:3::7"};
+  int k = 0;
   for (const char* name : {"WWW.Example.com.", "a.b.example.org", "com"}) {
     RawDnsObservation obs;
     obs.query_time_ns = 1000;
     obs.qname = name;
-    obs.client = *IpAddress::Parse("2001:db8::7");
+    obs.client = *IpAddress::Parse(clients[k++]);
     ASSERT_TRUE(n.Append(obs, &b, &reason)) << name;
   }
   ASSERT_EQ(b.FieldHashes(DnsField::kQname), nullptr);
@@ -179,7 +183,10 @@ TEST(Normalizer, HashesRequestedFields) {
   for (size_t i = 0; i < b.size(); ++i) {
     const std::string_view d = b.registered_domain(b.events[i]);
     EXPECT_EQ(rd[i], XXH3_64bits(d.data(), d.size())) << i;
-    EXPECT_EQ(client[i], XXH3_64bits(b.events[i].client.bytes.data(), 16)) << i;
+    const char* prefixes[] = {"2001:db8:1::", "2001:db8:2::", "2001:db8:3::"};
+    const IpAddress redacted = *IpAddress::Parse(prefixes[i]);
+    EXPECT_EQ(b.events[i].client, redacted) << i;
+    EXPECT_EQ(client[i], XXH3_64bits(redacted.bytes.data(), 16)) << i;
   }
   EXPECT_EQ(b.registered_domain(b.events[0]), "example.com");
   b.PopBack();

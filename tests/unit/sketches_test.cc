@@ -291,6 +291,45 @@ std::string ReferenceDdSketch(double alpha, int max_buckets, const std::vector<d
   return out;
 }
 
+// The q-quantile the documented rules give for these values: the bucket of the element at
+// rank floor(q * (count - 1)) (the zero bucket answers 0), as 2 gamma^i / (gamma + 1),
+// clamped to the exact min and max; q = 0 and 1 answer the min and max.
+double ReferenceQuantile(double alpha, int max_buckets, const std::vector<double>& values,
+                         double q) {
+  const double gamma = (1 + alpha) / (1 - alpha);
+  std::map<int32_t, uint64_t> buckets;
+  uint64_t zeros = 0;
+  double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+  for (double v : values) {
+    const double kept = v < std::numeric_limits<double>::min() ? 0.0 : v;
+    mn = std::min(mn, kept);
+    mx = std::max(mx, kept);
+    if (v < std::numeric_limits<double>::min()) {
+      ++zeros;
+    } else {
+      ++buckets[static_cast<int32_t>(std::ceil(std::log(v) * (1.0 / std::log(gamma))))];
+    }
+  }
+  while (buckets.size() > static_cast<size_t>(max_buckets)) {
+    const auto lowest = buckets.begin();
+    std::next(lowest)->second += lowest->second;
+    buckets.erase(lowest);
+  }
+  if (q == 0) return mn;
+  if (q == 1) return mx;
+  const double rank = q * static_cast<double>(values.size() - 1);
+  if (static_cast<double>(zeros) > rank) return std::clamp(0.0, mn, mx);
+  double cumulative = static_cast<double>(zeros);
+  for (const auto& [i, c] : buckets) {
+    cumulative += static_cast<double>(c);
+    if (cumulative > rank) {
+      const double v = 2.0 * std::exp(static_cast<double>(i) * std::log(gamma)) / (gamma + 1.0);
+      return std::clamp(v, mn, mx);
+    }
+  }
+  return mx;
+}
+
 std::string Serialized(const DDSketch& s) {
   std::string out;
   s.Serialize(&out);
@@ -322,7 +361,9 @@ TEST(DdSketchAccuracy, DenseAndSparseFormsHoldTheSameBuckets) {
     DDSketch r(0.01);
     for (double v : all) r.Add(v);
     EXPECT_EQ(m.num_buckets(), r.num_buckets());
-    for (double q : {0.0, 0.1, 0.5, 0.9, 0.99, 1.0}) EXPECT_EQ(m.Quantile(q), r.Quantile(q)) << q;
+    for (double q : {0.0, 0.1, 0.5, 0.9, 0.99, 1.0}) {
+      EXPECT_EQ(m.Quantile(q), ReferenceQuantile(0.01, DDSketch::kDefaultMaxBuckets, all, q)) << q;
+    }
   };
   std::vector<double> other(packed.begin(), packed.begin() + 2000);
   for (double& v : other) v *= 1.7;  // overlapping, shifted span
@@ -335,6 +376,18 @@ TEST(DdSketchAccuracy, DenseAndSparseFormsHoldTheSameBuckets) {
   DDSketch far_sketch(0.01);
   for (double v : far) far_sketch.Add(v);
   check_merge(dense, packed, far_sketch, far);
+  // A few buckets inside the dense span are added in place.
+  std::vector<double> inside = {1.5, 2.5, 4.0, 0.0};
+  DDSketch inside_sketch(0.01);
+  for (double v : inside) inside_sketch.Add(v);
+  check_merge(dense, packed, inside_sketch, inside);
+  // Two dense sketches too far apart to stay dense together.
+  std::vector<double> high = packed;
+  for (double& v : high) v *= 1e9;
+  DDSketch dense_high(0.01);
+  for (double v : high) dense_high.Add(v);
+  check_merge(dense, packed, dense_high, high);
+  check_merge(dense_high, high, dense, packed);
 
   // A far outlier returns the sketch to the sorted vector, with the same buckets.
   std::vector<double> with_outliers = packed;
@@ -359,6 +412,23 @@ TEST(DdSketchAccuracy, DenseFormRespectsTheBucketLimit) {
   for (size_t i = 0; i < values.size(); ++i) (i % 2 ? a : b).Add(values[i]);
   a.Merge(b);
   EXPECT_EQ(Serialized(a), ReferenceDdSketch(0.01, 40, values));
+  // Two dense sketches of 30 buckets each (indices 0..29 and 20..49, one value in the
+  // middle of each bucket) merge in place, then pass the limit and collapse.
+  const double gamma = 1.01 / 0.99;
+  std::vector<double> low_values, high_values;
+  for (int i = 0; i < 30; ++i) low_values.push_back(std::pow(gamma, i - 0.5));
+  for (int i = 20; i < 50; ++i) high_values.push_back(std::pow(gamma, i - 0.5));
+  DDSketch low(0.01, 40), high(0.01, 40);
+  for (double v : low_values) low.Add(v);
+  for (double v : high_values) high.Add(v);
+  EXPECT_LE(low.MemoryBytes(), sizeof(DDSketch) + 8 * 30);  // dense: 30 counts
+  low.Merge(high);
+  std::vector<double> all = low_values;
+  all.insert(all.end(), high_values.begin(), high_values.end());
+  EXPECT_EQ(low.num_buckets(), 40u);
+  EXPECT_EQ(Serialized(low), ReferenceDdSketch(0.01, 40, all));
+  for (double q : {0.0, 0.05, 0.3, 0.5, 0.95, 1.0})
+    EXPECT_EQ(low.Quantile(q), ReferenceQuantile(0.01, 40, all, q)) << q;
 }
 
 TEST(DdSketchAccuracy, SerializeRoundTripAndValidation) {
