@@ -22,7 +22,10 @@ for fmt in pcap dnstap jsonl; do
   fi
 done
 
-# cpu_seconds CMD...: runs CMD, prints "user+sys wall" seconds.
+# cpu_seconds CMD...: runs CMD, prints "user+sys wall" seconds. Every input is read once
+# before each timed run (warm), so the kernel's copy from disk does not land in one run's
+# system time and not another's.
+warm() { for f in "$@"; do [ -f "$f" ] && cat "$f" >/dev/null; done; return 0; }
 cpu_seconds() {
   /usr/bin/time -f "%U %S %e" -o "$dir/time.txt" "$@" >/dev/null 2>"$dir/stderr.txt" || {
     cat "$dir/stderr.txt"; return 1; }
@@ -35,6 +38,7 @@ declare -A cpu
 for fmt in dnstap pcap jsonl; do
   src="${fmt/pcap/pcap_file}"; src="${src/dnstap/dnstap_file}"
   for cfg in examples/dnsight.yaml bench/decode_only.yaml; do
+    warm "$dir/traffic.$fmt"
     read -r c w < <(cpu_seconds "$dnsight" run --config "$cfg" --threads 1 \
       --source "$src:$dir/traffic.$fmt" --features /dev/null --counters "$dir/counters.json")
     cpu["$fmt $cfg"]=$c
@@ -65,6 +69,7 @@ for span in ${GOAL_DURATION_S:-1} ${FAST_DURATION_S:-6} ${DENSE_DURATION_S:-60} 
     python3 tools/gen_traffic.py --format dnstap --events "$events" --duration-s "$span" --out "$f"
     echo "$events $span" >"$f.params"
   fi
+  warm "$f"
   read -r c w < <(cpu_seconds "$dnsight" run --config examples/dnsight.yaml --threads 1 \
     --source "dnstap_file:$f" --features /dev/null --counters "$dir/counters.json")
   rows=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["engine"]["rows"])' \
@@ -74,6 +79,7 @@ for span in ${GOAL_DURATION_S:-1} ${FAST_DURATION_S:-6} ${DENSE_DURATION_S:-60} 
 done
 
 if command -v tshark >/dev/null; then
+  warm "$dir/traffic.pcap"
   read -r c w < <(cpu_seconds tshark -r "$dir/traffic.pcap" -n -T fields -e frame.time_epoch \
     -e ip.src -e ip.dst -e dns.id -e dns.qry.name -e dns.qry.type -e dns.flags.rcode -e dns.flags.response)
   printf '%-44s %10s %10s %14s\n' "tshark -T fields (same pcap, 2 packets each)" "$c" "$w" "$(rate "$events" "$c")"
@@ -84,12 +90,14 @@ if command -v tshark >/dev/null; then
     "$(awk -v a="$tshark_cpu" -v b="${cpu["pcap examples/dnsight.yaml"]}" 'BEGIN{print a/b}')"
 fi
 
+warm "$dir/traffic.jsonl"
 read -r c w < <(cpu_seconds "$dnsight" run --config bench/client_1m.yaml --threads 1 \
   --source "jsonl:$dir/traffic.jsonl" --features "$dir/client_1m.jsonl")
 dn_cpu=$c
 dn_rows=$(wc -l <"$dir/client_1m.jsonl")
 printf '%-44s %10s %10s %14s\n' "dnsight client 1m aggregates (jsonl)" "$c" "$w" "$(rate "$events" "$c")"
 if "$py" -c "import pandas" 2>/dev/null; then
+  warm "$dir/traffic.jsonl"
   read -r c w < <(cpu_seconds "$py" bench/pandas_client_1m.py "$dir/traffic.jsonl" "$dir/pandas.csv")
   printf '%-44s %10s %10s %14s\n' "pandas client 1m aggregates (jsonl)" "$c" "$w" "$(rate "$events" "$c")"
   pandas_rows=$(($(wc -l <"$dir/pandas.csv") - 1))
