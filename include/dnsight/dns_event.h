@@ -47,9 +47,9 @@ struct DnsEvent {
 
 enum class DnsField : uint8_t;
 
-// The categorical fields whose key hashes a batch can carry (DnsEventBatch::FieldHashes).
-inline constexpr size_t kHashedFieldCount =
-    5;  // qname, registered domain, subdomain, client, server
+// The categorical fields whose key hashes a batch can carry (DnsEventBatch::FieldHashes):
+// qname, registered domain, subdomain, client, server.
+inline constexpr size_t kHashedFieldCount = 5;
 // The column of `f` in DnsEventBatch::field_hashes, or -1 when f has none.
 int HashedFieldSlot(DnsField f);
 

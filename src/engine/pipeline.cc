@@ -270,20 +270,20 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
     return;
   }
   const DnsEvent& e = m.batch->events.back();
-  const auto drop_last = [&] { m.batch->PopBack(); };  // e dies here
+  // Rejected below: m.batch->PopBack() drops e (and e dies with it).
   if (m.cfg.engine.max_future_ns > 0 && e.ts_ns > m.future_limit_ns) {
     const int64_t now = m.clock->NowNs();
     m.future_limit_ns =
         now > INT64_MAX - m.cfg.engine.max_future_ns ? INT64_MAX : now + m.cfg.engine.max_future_ns;
     if (e.ts_ns > m.future_limit_ns) {
-      drop_last();
+      m.batch->PopBack();
       reject("future_timestamp");
       return;
     }
   }
   if (e.ts_ns < m.cfg.engine.accept_from_ns || e.ts_ns >= m.cfg.engine.accept_to_ns) {
     ++m.counters.out_of_range;
-    drop_last();
+    m.batch->PopBack();
     return;
   }
   const int64_t pane_ns = m.cfg.engine.pane_ns;
@@ -294,7 +294,7 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
       ++m.counters.late_dropped;
       ++source.late_dropped;
       m.sink.WriteLate(*m.batch, e, watermark);
-      drop_last();
+      m.batch->PopBack();
       return;
     }
     ++m.counters.late_admitted;

@@ -207,17 +207,13 @@ template <typename Add>
 void ForEachKeyHash(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t> sel,
                     Add&& add) {
   const uint64_t* hashes = batch.FieldHashes(f);
-  if (hashes == nullptr) {
-    ForEachKey(f, batch, sel,
-               [&](std::string_view key) { add(key, XXH3_64bits(key.data(), key.size())); });
-    return;
-  }
   WithCategory(f, [&](auto get) {
-    std::string scratch;
+    std::string scratch;  // only numeric fields use it; their keys fit the inline buffer
     const DnsEvent* events = batch.events.data();
     for (const uint32_t i : sel) {
       const std::string_view key = get(batch, events[i], &scratch);
-      if (!key.empty()) add(key, hashes[i]);
+      if (key.empty()) continue;
+      add(key, hashes != nullptr ? hashes[i] : XXH3_64bits(key.data(), key.size()));
     }
   });
 }

@@ -142,10 +142,6 @@ void SpaceSaving::HeapSiftDown(size_t pos) {
   heap_pos_[static_cast<size_t>(moving.slot)] = static_cast<int32_t>(pos);
 }
 
-uint64_t SpaceSaving::Hash(std::string_view key) {
-  return HashKey(Clip(key));
-}
-
 void SpaceSaving::Add(std::string_view key) {
   key = Clip(key);
   AddHashed(key, HashKey(key));

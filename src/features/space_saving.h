@@ -60,10 +60,8 @@ class SpaceSaving {
 
   void Add(std::string_view key);
   // Add with the key's hash already known.
-  // REQUIRES: key.size() <= kMaxKeyBytes and hash == Hash(key).
+  // REQUIRES: key.size() <= kMaxKeyBytes and hash == XXH3_64bits(key) (the hash Add uses).
   void AddHashed(std::string_view key, uint64_t hash);
-  // The hash Add uses: XXH3_64bits of the key clipped to kMaxKeyBytes.
-  static uint64_t Hash(std::string_view key);
 
   // Tracked counters, largest count first (ties by key).
   std::vector<Counter> TopK() const;

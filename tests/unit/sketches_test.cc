@@ -247,87 +247,86 @@ TEST(DdSketchAccuracy, CollapsingKeepsUpperQuantiles) {
   EXPECT_EQ(s.Quantile(0), 1);  // exact min survives collapsing
 }
 
-// The serialized form a DDSketch of these values must have, worked out from the
-// documented bucket rule (i = ceil(log(x) / log(gamma))) and collapse rule (beyond
-// max_buckets, the lowest kept bucket holds everything below it), whatever form the
-// sketch keeps its buckets in.
-std::string ReferenceDdSketch(double alpha, int max_buckets, const std::vector<double>& values) {
-  const double gamma = (1 + alpha) / (1 - alpha);
+// What a DDSketch of these values must hold, worked out from the documented bucket rule
+// (i = ceil(log(x) / log(gamma))), zero bucket (values below the smallest normal double,
+// which count as 0 in min and max) and collapse rule (beyond max_buckets, the lowest kept
+// bucket holds everything below it), whatever form the sketch keeps its buckets in.
+struct ReferenceDd {
+  double alpha, gamma;
+  int max_buckets;
+  size_t count;
   std::map<int32_t, uint64_t> buckets;
   uint64_t zeros = 0;
   double mn = std::numeric_limits<double>::infinity(), mx = -mn;
-  for (double v : values) {
-    const double kept = v < std::numeric_limits<double>::min() ? 0.0 : v;  // zero bucket
-    mn = std::min(mn, kept);
-    mx = std::max(mx, kept);
-    if (v < std::numeric_limits<double>::min()) {
-      ++zeros;
-    } else {
-      ++buckets[static_cast<int32_t>(std::ceil(std::log(v) * (1.0 / std::log(gamma))))];
+
+  ReferenceDd(double a, int limit, const std::vector<double>& values)
+      : alpha(a), gamma((1 + a) / (1 - a)), max_buckets(limit), count(values.size()) {
+    for (double v : values) {
+      const double kept = v < std::numeric_limits<double>::min() ? 0.0 : v;
+      mn = std::min(mn, kept);
+      mx = std::max(mx, kept);
+      if (v < std::numeric_limits<double>::min()) {
+        ++zeros;
+      } else {
+        ++buckets[static_cast<int32_t>(std::ceil(std::log(v) * (1.0 / std::log(gamma))))];
+      }
+    }
+    while (buckets.size() > static_cast<size_t>(max_buckets)) {
+      const auto lowest = buckets.begin();
+      std::next(lowest)->second += lowest->second;
+      buckets.erase(lowest);
     }
   }
-  while (buckets.size() > static_cast<size_t>(max_buckets)) {
-    const auto lowest = buckets.begin();
-    std::next(lowest)->second += lowest->second;
-    buckets.erase(lowest);
+
+  // The serialized form (version 1).
+  std::string Serialized() const {
+    std::string out;
+    out.push_back(static_cast<char>(DDSketch::kFormatVersion));
+    PutF64(&out, alpha);
+    PutVarint(&out, static_cast<uint64_t>(max_buckets));
+    PutVarint(&out, zeros);
+    PutF64(&out, mn);
+    PutF64(&out, mx);
+    PutVarint(&out, buckets.size());
+    int64_t prev = 0;
+    bool first = true;
+    for (const auto& [i, c] : buckets) {
+      PutVarint(&out, first ? (static_cast<uint64_t>(i) << 1) ^ static_cast<uint64_t>(i >> 31)
+                            : static_cast<uint64_t>(i - prev));
+      first = false;
+      prev = i;
+      PutVarint(&out, c);
+    }
+    return out;
   }
-  std::string out;
-  out.push_back(static_cast<char>(DDSketch::kFormatVersion));
-  PutF64(&out, alpha);
-  PutVarint(&out, static_cast<uint64_t>(max_buckets));
-  PutVarint(&out, zeros);
-  PutF64(&out, mn);
-  PutF64(&out, mx);
-  PutVarint(&out, buckets.size());
-  int64_t prev = 0;
-  bool first = true;
-  for (const auto& [i, c] : buckets) {
-    PutVarint(&out, first ? (static_cast<uint64_t>(i) << 1) ^ static_cast<uint64_t>(i >> 31)
-                          : static_cast<uint64_t>(i - prev));
-    first = false;
-    prev = i;
-    PutVarint(&out, c);
+
+  // The q-quantile: the bucket of the element at rank floor(q * (count - 1)) (the zero
+  // bucket answers 0), as 2 gamma^i / (gamma + 1), clamped to the exact min and max;
+  // q = 0 and 1 answer the min and max.
+  double Quantile(double q) const {
+    if (q == 0) return mn;
+    if (q == 1) return mx;
+    const double rank = q * static_cast<double>(count - 1);
+    if (static_cast<double>(zeros) > rank) return std::clamp(0.0, mn, mx);
+    double cumulative = static_cast<double>(zeros);
+    for (const auto& [i, c] : buckets) {
+      cumulative += static_cast<double>(c);
+      if (cumulative > rank) {
+        const double v = 2.0 * std::exp(static_cast<double>(i) * std::log(gamma)) / (gamma + 1.0);
+        return std::clamp(v, mn, mx);
+      }
+    }
+    return mx;
   }
-  return out;
+};
+
+std::string ReferenceDdSketch(double alpha, int max_buckets, const std::vector<double>& values) {
+  return ReferenceDd(alpha, max_buckets, values).Serialized();
 }
 
-// The q-quantile the documented rules give for these values: the bucket of the element at
-// rank floor(q * (count - 1)) (the zero bucket answers 0), as 2 gamma^i / (gamma + 1),
-// clamped to the exact min and max; q = 0 and 1 answer the min and max.
 double ReferenceQuantile(double alpha, int max_buckets, const std::vector<double>& values,
                          double q) {
-  const double gamma = (1 + alpha) / (1 - alpha);
-  std::map<int32_t, uint64_t> buckets;
-  uint64_t zeros = 0;
-  double mn = std::numeric_limits<double>::infinity(), mx = -mn;
-  for (double v : values) {
-    const double kept = v < std::numeric_limits<double>::min() ? 0.0 : v;
-    mn = std::min(mn, kept);
-    mx = std::max(mx, kept);
-    if (v < std::numeric_limits<double>::min()) {
-      ++zeros;
-    } else {
-      ++buckets[static_cast<int32_t>(std::ceil(std::log(v) * (1.0 / std::log(gamma))))];
-    }
-  }
-  while (buckets.size() > static_cast<size_t>(max_buckets)) {
-    const auto lowest = buckets.begin();
-    std::next(lowest)->second += lowest->second;
-    buckets.erase(lowest);
-  }
-  if (q == 0) return mn;
-  if (q == 1) return mx;
-  const double rank = q * static_cast<double>(values.size() - 1);
-  if (static_cast<double>(zeros) > rank) return std::clamp(0.0, mn, mx);
-  double cumulative = static_cast<double>(zeros);
-  for (const auto& [i, c] : buckets) {
-    cumulative += static_cast<double>(c);
-    if (cumulative > rank) {
-      const double v = 2.0 * std::exp(static_cast<double>(i) * std::log(gamma)) / (gamma + 1.0);
-      return std::clamp(v, mn, mx);
-    }
-  }
-  return mx;
+  return ReferenceDd(alpha, max_buckets, values).Quantile(q);
 }
 
 std::string Serialized(const DDSketch& s) {
