@@ -26,7 +26,8 @@ class EntityTable {
  public:
   static uint64_t Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
-  // The entity with this key (hash = Hash(key)), or nullptr.
+  // The entity with this key, or nullptr. hash: the one the entity was inserted with
+  // (callers pick the function; Hash() is one).
   T* Find(std::string_view key, uint64_t hash) const {
     if (slots_.empty()) return nullptr;
     const size_t mask = slots_.size() - 1;

@@ -166,6 +166,8 @@ NormalizerOptions NormalizerOptionsFor(const EngineConfig& c) {
       if (a.kind == AggKind::kDistinct || a.kind == AggKind::kTopK)
         o.hashed_fields.push_back(a.field);
     }
+    // Entities are looked up by that column's hash, so no view hashes its keys again.
+    if (const auto f = v.EntityHashField()) o.hashed_fields.push_back(*f);
   }
   o.score_gates = ScoreGates(c.views);
   return o;

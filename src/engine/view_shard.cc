@@ -33,6 +33,7 @@ struct ViewShard::Block {
 
 struct ViewShard::Entity {
   std::string key;
+  uint64_t hash = 0;  // FeatureView::EntityHash(key)
   std::deque<Pane> fine;
   std::deque<Pane> coarse;
   std::deque<Block> blocks;                                 // sorted by index
@@ -97,12 +98,11 @@ void ViewShard::Recycle(AggVector&& aggs) {
   free_aggs_.push_back(std::move(aggs));
 }
 
-ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key) {
-  const uint64_t hash = EntityTable<Entity>::Hash(key);
+ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key, uint64_t hash) {
   if (Entity* e = entities_.Find(key, hash)) return *e;
   if (entities_.size() >= max_entities_ && key != kOverflowEntityKey) {
     ++counters_.overflow_events;
-    const uint64_t overflow_hash = EntityTable<Entity>::Hash(kOverflowEntityKey);
+    const uint64_t overflow_hash = view_.EntityHash(kOverflowEntityKey);
     if (Entity* o = entities_.Find(kOverflowEntityKey, overflow_hash)) return *o;
     return Create(std::string(kOverflowEntityKey), overflow_hash);
   }
@@ -112,6 +112,7 @@ ViewShard::Entity& ViewShard::FindOrCreate(const std::string& key) {
 ViewShard::Entity& ViewShard::Create(const std::string& key, uint64_t hash) {
   auto e = std::make_unique<Entity>();
   e->key = key;
+  e->hash = hash;
   e->transforms.reserve(view_.transforms.size());
   for (const auto& t : view_.transforms) e->transforms.emplace_back(t.spec);
   ++counters_.entities_created;
@@ -132,9 +133,11 @@ ViewShard::Pane& ViewShard::PaneFor(std::deque<Pane>& panes, int64_t index) {
 void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
   // Group the selection by entity first, so each aggregation sees runs of events.
   touched_.clear();
+  const std::optional<DnsField> hash_field = view_.EntityHashField();
+  const uint64_t* hashes = hash_field ? batch.FieldHashes(*hash_field) : nullptr;
   for (uint32_t i : sel) {
     view_.EntityKey(batch, batch.events[i], &key_);
-    Entity& e = FindOrCreate(key_);
+    Entity& e = FindOrCreate(key_, hashes != nullptr ? hashes[i] : view_.EntityHash(key_));
     if (e.pending.empty()) touched_.push_back(&e);
     e.pending.push_back(i);
   }
@@ -394,7 +397,7 @@ void ViewShard::CloseThrough(int64_t first_open_pane, std::vector<FeatureRow>* o
       for (auto& p : e->coarse) Recycle(std::move(p.aggs));
       for (auto& b : e->blocks) Recycle(std::move(b.aggs));
       const std::string key = e->key;
-      entities_.Erase(key, EntityTable<Entity>::Hash(key));  // destroys *e
+      entities_.Erase(key, e->hash);  // destroys *e
     }
     expiry_.erase(expiry_.begin());
   }

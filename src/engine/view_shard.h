@@ -90,7 +90,8 @@ class ViewShard {
   struct Entity;
   using AggVector = PaneStates;
 
-  Entity& FindOrCreate(const std::string& key);
+  // hash: view_.EntityHash(key).
+  Entity& FindOrCreate(const std::string& key, uint64_t hash);
   Entity& Create(const std::string& key, uint64_t hash);
   Pane& PaneFor(std::deque<Pane>& panes, int64_t index);
   AggVector NewAggs();

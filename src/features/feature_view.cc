@@ -212,6 +212,27 @@ void FeatureView::EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::stri
   }
 }
 
+uint64_t FeatureView::EntityHash(std::string_view key) const {
+  if ((entity == EntityKind::kClient || entity == EntityKind::kServer) && !key.empty())
+    key.remove_prefix(1);  // the family tag; the address bytes alone are the field's key
+  return XXH3_64bits(key.data(), key.size());
+}
+
+std::optional<DnsField> FeatureView::EntityHashField() const {
+  switch (entity) {
+    case EntityKind::kClient:
+      return DnsField::kClient;
+    case EntityKind::kServer:
+      return DnsField::kServer;
+    case EntityKind::kQname:
+      return DnsField::kQname;
+    case EntityKind::kRegisteredDomain:
+      return DnsField::kRegisteredDomain;
+    default:
+      return std::nullopt;
+  }
+}
+
 std::string FeatureView::EntityText(std::string_view key) const {
   if (key.size() > 2 && key[0] == '\xff' && key[1] == '\xff') return "(overflow)";
   // The address encoded at key[offset...]: family byte, then the address bytes.

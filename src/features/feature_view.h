@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,13 @@ struct FeatureView {
   bool UsesField(DnsField f) const;
   // Entity key bytes for the event (appended to *key after clearing it).
   void EntityKey(const DnsEventBatch& b, const DnsEvent& e, std::string* key) const;
+  // The hash entities are looked up by: XXH3_64bits of the key's bytes after its family
+  // tag for client and server entities, of the whole key otherwise. It equals the batch
+  // hash of the field named by EntityHashField().
+  uint64_t EntityHash(std::string_view key) const;
+  // The categorical field whose batch hash column (DnsEventBatch::FieldHashes) holds
+  // EntityHash of each event's key, or nullopt when no column does.
+  std::optional<DnsField> EntityHashField() const;
   // Human-readable entity for output ("192.0.2.0/24", "example.com", "TXT").
   std::string EntityText(std::string_view key) const;
 };

@@ -202,6 +202,8 @@ EventNormalizer::EventNormalizer(NormalizerOptions options)
         std::find(hashed_fields_.begin(), hashed_fields_.end(), f) == hashed_fields_.end())
       hashed_fields_.push_back(f);
   }
+  hash_rd_ = std::find(hashed_fields_.begin(), hashed_fields_.end(), DnsField::kRegisteredDomain) !=
+             hashed_fields_.end();
 }
 
 float EventNormalizer::CachedDgaScore(std::string_view label) {
@@ -236,15 +238,13 @@ bool EventNormalizer::NeedsScore(const DnsEventBatch& batch, const DnsEvent& e) 
   return false;
 }
 
-bool EventNormalizer::IsNewDomain(std::string_view rd) {
-  if (rd.empty()) return false;
-  const uint64_t h = XXH3_64bits(rd.data(), rd.size());
-  if (seen_current_.count(h) || seen_previous_.count(h)) return false;
+bool EventNormalizer::IsNewDomain(uint64_t rd_hash) {
+  if (seen_current_.Contains(rd_hash) || seen_previous_.Contains(rd_hash)) return false;
   if (seen_current_.size() >= seen_capacity_) {
     seen_previous_.swap(seen_current_);
-    seen_current_.clear();
+    seen_current_.Clear();
   }
-  seen_current_.insert(h);
+  seen_current_.Insert(rd_hash);
   return true;
 }
 
@@ -294,7 +294,14 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   if (registered_domain_) e.rd_len = static_cast<uint16_t>(domains_.Find(name));
   if (label_stats_) LabelStats(name, &e.label_count, &e.label_entropy);
   // The name model learns from first sightings, so scoring needs them too.
-  if (first_seen_) e.new_domain = IsNewDomain(name.substr(name.size() - e.rd_len));
+  // The registered domain's hash serves the first-seen set and the hash column.
+  uint64_t rd_hash = 0;
+  const bool rd_hashed = (first_seen_ && e.rd_len > 0) || hash_rd_;
+  if (rd_hashed) {
+    const std::string_view rd = name.substr(name.size() - e.rd_len);
+    rd_hash = XXH3_64bits(rd.data(), rd.size());
+  }
+  if (first_seen_ && e.rd_len > 0) e.new_domain = IsNewDomain(rd_hash);
   e.client = redactor_.Apply(obs.client);
   e.server = obs.server;
   e.client_port = obs.client_port;
@@ -314,10 +321,14 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
     if (e.new_domain && e.rcode == 0) names_.Learn(label);
   }
   for (DnsField f : hashed_fields_) {
+    auto& column = batch->field_hashes[static_cast<size_t>(HashedFieldSlot(f))];
+    if (f == DnsField::kRegisteredDomain) {
+      column.push_back(rd_hash);
+      continue;
+    }
     std::string scratch;  // hashed fields are stored in the event or the arena
     const std::string_view key = CategoryField(*batch, e, f, &scratch);
-    batch->field_hashes[static_cast<size_t>(HashedFieldSlot(f))].push_back(
-        XXH3_64bits(key.data(), key.size()));
+    column.push_back(XXH3_64bits(key.data(), key.size()));
   }
   batch->events.push_back(e);
   return true;

@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/hash_set64.h"
 #include "dnsight/aggregator.h"
 #include "dnsight/dns_event.h"
 #include "dnsight/observation.h"
@@ -111,7 +112,8 @@ class EventNormalizer {
   bool Append(const RawDnsObservation& obs, DnsEventBatch* batch, std::string_view* reason);
 
  private:
-  bool IsNewDomain(std::string_view rd);
+  // rd_hash: XXH3_64bits of the registered domain.
+  bool IsNewDomain(uint64_t rd_hash);
   // True when some score gate matches e (or there are none).
   bool NeedsScore(const DnsEventBatch& batch, const DnsEvent& e) const;
   // names_.DgaScore(label), remembered per label until the model learns again (a score
@@ -128,10 +130,11 @@ class EventNormalizer {
   ClientRedactor redactor_;
   RegisteredDomainFinder domains_;
   size_t seen_capacity_;
-  std::unordered_set<uint64_t> seen_current_, seen_previous_;
+  HashSet64 seen_current_, seen_previous_;
   bool score_names_;
   std::vector<std::vector<EventPredicate>> score_gates_;
   std::vector<DnsField> hashed_fields_;  // only fields with a hash column
+  bool hash_rd_ = false;                 // hashed_fields_ has the registered domain
   bool label_stats_;
   bool first_seen_;
   bool registered_domain_;

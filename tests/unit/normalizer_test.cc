@@ -115,6 +115,37 @@ TEST(Normalizer, LowercasesStripsDotAndMeasures) {
   EXPECT_FALSE(b.events[1].new_domain);
 }
 
+// "New" means not seen in the current or the previous generation of the bounded set: a
+// domain stays known for one full generation after the one it was last seen in.
+TEST(Normalizer, FirstSeenForgetsAfterTwoGenerations) {
+  NormalizerOptions o;
+  o.first_seen = true;
+  o.seen_domains_capacity = 4;
+  EventNormalizer n(o);
+  DnsEventBatch b;
+  std::string_view reason;
+  const auto is_new = [&](const std::string& name) {
+    RawDnsObservation obs;
+    obs.query_time_ns = 1;
+    obs.qname = name;
+    EXPECT_TRUE(n.Append(obs, &b, &reason)) << name;
+    return b.events.back().new_domain;
+  };
+  EXPECT_TRUE(is_new("www.a0.com"));
+  EXPECT_FALSE(is_new("mail.a0.com"));  // same registered domain
+  EXPECT_FALSE(is_new("com"));          // no registered domain: never new
+  for (int i = 1; i < 4; ++i) EXPECT_TRUE(is_new("a" + std::to_string(i) + ".com")) << i;
+  // The generation is full: a4..a7 go to a new one, a0 is still known from the previous.
+  for (int i = 4; i < 8; ++i) EXPECT_TRUE(is_new("a" + std::to_string(i) + ".com")) << i;
+  EXPECT_FALSE(is_new("a0.com"));
+  EXPECT_FALSE(is_new("a5.com"));
+  // a8 starts a third generation; a0..a3 are forgotten, a4..a7 remain.
+  EXPECT_TRUE(is_new("a8.com"));
+  EXPECT_TRUE(is_new("a1.net"));
+  EXPECT_TRUE(is_new("a2.com"));
+  EXPECT_FALSE(is_new("a6.com"));
+}
+
 // Gated scoring gives exactly the ungated score where a gate matches, 0 elsewhere, and the
 // name model keeps learning from every event either way.
 TEST(Normalizer, ScoreGatesLimitScoringNotLearning) {

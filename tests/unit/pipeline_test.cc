@@ -6,6 +6,7 @@
 
 #include "collecting_row_sink.h"
 #include "engine/config.h"
+#include "ingest/normalizer.h"
 
 namespace dnsight {
 namespace {
@@ -260,6 +261,56 @@ TEST(Pipeline, EntityFirstSeenLateIsStillEvicted) {
   EXPECT_EQ(c.late_admitted, 1u);
   EXPECT_EQ(c.entities, 1u);  // only .3 is left
   EXPECT_EQ(c.evictions, 3u);
+}
+
+// Views look entities up by the batch hash column of their entity's field: it must equal
+// FeatureView::EntityHash of the key EntityKey builds, for every kind that has a column,
+// IPv4 and IPv6, with and without a registered domain.
+TEST(Pipeline, EntityHashEqualsTheFieldsHashColumn) {
+  const EngineConfig cfg = ParseConfig(R"(
+views:
+  - {name: c, entity: client, windows: [10s], aggregations: [{name: n, kind: count}]}
+  - {name: s, entity: server, windows: [10s], aggregations: [{name: n, kind: count}]}
+  - {name: d, entity: registered_domain, windows: [10s], aggregations: [{name: n, kind: count}]}
+  - {name: q, entity: qname, windows: [10s], aggregations: [{name: n, kind: count}]}
+  - {name: t, entity: qtype, windows: [10s], aggregations: [{name: n, kind: count}]}
+)",
+                                       "t.yaml");
+  NormalizerOptions o;
+  o.registered_domain = true;
+  for (const auto& v : cfg.views)
+    if (const auto f = v.EntityHashField()) o.hashed_fields.push_back(*f);
+  EventNormalizer n(o);
+  DnsEventBatch b;
+  std::string_view reason;
+  int k = 0;
+  for (const char* name : {"www.example.com", "com", "x.y.example.co.uk"}) {
+    for (const char* addr : {"192.0.2.7", "2001:db8::9"}) {
+      RawDnsObservation obs;
+      obs.query_time_ns = ++k;
+      obs.qname = name;
+      obs.client = *IpAddress::Parse(addr);
+      obs.server = *IpAddress::Parse(k % 2 ? "2001:db8::53" : "198.51.100.53");
+      ASSERT_TRUE(n.Append(obs, &b, &reason));
+    }
+  }
+  std::string key;
+  int checked = 0;
+  for (const auto& v : cfg.views) {
+    const auto field = v.EntityHashField();
+    if (!field) {
+      EXPECT_EQ(v.name, "t");
+      continue;
+    }
+    const uint64_t* column = b.FieldHashes(*field);
+    ASSERT_NE(column, nullptr) << v.name;
+    for (size_t i = 0; i < b.size(); ++i) {
+      v.EntityKey(b, b.events[i], &key);
+      EXPECT_EQ(column[i], v.EntityHash(key)) << v.name << " " << i;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4 * 6);
 }
 
 TEST(Pipeline, EntityCapFoldsNewEntitiesIntoOverflow) {
