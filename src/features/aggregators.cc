@@ -682,10 +682,53 @@ class EntropyState final : public SketchState<CategoricalCounts, AggKind::kEntro
       : SketchState(spec, CategoricalCounts(spec->max_categories)) {}
   CategoricalCounts NewSketch() const override { return CategoricalCounts(spec_->max_categories); }
   void Update(const DnsEventBatch& batch, std::span<const uint32_t> sel) override {
-    ForEachKeyRun(spec_->field, batch, sel,
-                  [&](std::string_view key, uint64_t n) { sketch_.Add(key, n); });
+    if (IsCategorical(spec_->field)) {
+      ForEachKeyRun(spec_->field, batch, sel,
+                    [&](std::string_view key, uint64_t n) { sketch_.Add(key, n); });
+      return;
+    }
+    WithNumeric(spec_->field, [&](auto get) { AddNumeric(batch, sel, get); });
   }
   void Finalize(std::vector<double>* out) const override { out->push_back(sketch_.EntropyBits()); }
+
+ private:
+  // A numeric field's key is its value truncated to an integer, in decimal (CategoryField).
+  // Small ones (rcode, most qtypes) are counted in a local histogram and added once per
+  // value, in order of first appearance; any other value first adds the histogram so far.
+  // That leaves the same categories, in the same order, with the same counts as one add
+  // per event.
+  template <typename Get>
+  void AddNumeric(const DnsEventBatch& batch, std::span<const uint32_t> sel, Get get) {
+    constexpr long long kSmall = 64;
+    uint64_t counts[kSmall] = {};
+    uint8_t order[kSmall];
+    size_t seen = 0;
+    char text[24];
+    const auto add = [&](long long value, uint64_t n) {
+      const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+      sketch_.Add(std::string_view(text, static_cast<size_t>(end - text)), n);
+    };
+    const auto flush = [&] {
+      for (size_t j = 0; j < seen; ++j) {
+        add(order[j], counts[order[j]]);
+        counts[order[j]] = 0;
+      }
+      seen = 0;
+    };
+    const DnsEvent* events = batch.events.data();
+    for (const uint32_t i : sel) {
+      const double v = get(batch, events[i]);
+      if (std::isnan(v)) continue;
+      const auto value = static_cast<long long>(v);
+      if (value >= 0 && value < kSmall) {
+        if (counts[value]++ == 0) order[seen++] = static_cast<uint8_t>(value);
+      } else {
+        flush();
+        add(value, 1);
+      }
+    }
+    flush();
+  }
 };
 
 // "50" for 0.5, "95" for 0.95, "999" for 0.999, "05" for 0.05, "100" for 1.
