@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/short_bytes.h"
+
 namespace dnsight {
 
 template <typename T>
@@ -34,7 +36,7 @@ class EntityTable {
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
       if (!s.entity) return nullptr;
-      if (s.hash == hash && s.entity->key == key) return s.entity.get();
+      if (s.hash == hash && ShortEquals(s.entity->key, key)) return s.entity.get();
     }
   }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/serial.h"
+#include "common/short_bytes.h"
 #include "common/vector_util.h"
 
 namespace dnsight {
@@ -46,7 +47,7 @@ int32_t CategoricalCounts::Find(std::string_view key, uint64_t hash) const {
     const int32_t e = index_[i];
     if (e < 0) return -1;
     const Entry& entry = entries_[static_cast<size_t>(e)];
-    if (entry.hash == hash && entry.key == key) return e;
+    if (entry.hash == hash && ShortEquals(entry.key, key)) return e;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/serial.h"
+#include "common/short_bytes.h"
 #include "common/vector_util.h"
 
 namespace dnsight {
@@ -57,7 +58,7 @@ int32_t SpaceSaving::Find(std::string_view key, uint64_t hash) const {
     // A few counters: a scan of their hashes beats the index and needs no upkeep.
     for (size_t s = 0; s < slots_.size(); ++s) {
       const Slot& slot = slots_[s];
-      if (slot.hash == hash && slot.key == key) return static_cast<int32_t>(s);
+      if (slot.hash == hash && ShortEquals(slot.key, key)) return static_cast<int32_t>(s);
     }
     return -1;
   }
@@ -67,7 +68,7 @@ int32_t SpaceSaving::Find(std::string_view key, uint64_t hash) const {
     const int32_t s = index_[i];
     if (s < 0) return -1;
     const Slot& slot = slots_[static_cast<size_t>(s)];
-    if (slot.hash == hash && slot.key == key) return s;
+    if (slot.hash == hash && ShortEquals(slot.key, key)) return s;
   }
 }
 
@@ -178,14 +179,7 @@ void SpaceSaving::AddHashed(std::string_view key, uint64_t hash) {
   Slot& s = slots_[static_cast<size_t>(victim)];
   s.error = s.count;
   s.count = SatAdd(s.count, 1);
-  // Reuse the old key's buffer; an explicit memcpy beats assign's inlined block copy for
-  // these short keys.
-  if (key.size() <= s.key.capacity()) {
-    s.key.resize(key.size());
-    if (!key.empty()) std::memcpy(s.key.data(), key.data(), key.size());
-  } else {
-    s.key.assign(key);
-  }
+  ShortAssign(&s.key, key);  // reuses the old key's buffer
   s.hash = hash;
   IndexInsert(victim);
   if (!indexed()) return;
