@@ -74,7 +74,11 @@ ViewShard::ViewShard(uint32_t view_index, const FeatureView& view, const EngineO
   evict_after_panes_ =
       CeilDiv(view.longest_window_ns + options.allowed_lateness_ns + coarse_ns_, pane_ns_) + 1;
   scratch_ = NewAggs();
-  for (const auto& spec : view.aggregations) outputs_per_window_ += spec.OutputNames().size();
+  for (size_t a = 0; a < view.aggregations.size(); ++a) {
+    const size_t outputs = view.aggregations[a].OutputNames().size();
+    outputs_per_window_ += outputs;
+    per_second_output_.insert(per_second_output_.end(), outputs, view.per_second[a]);
+  }
   for (int64_t w : view.windows_ns)
     if (has_coarse_ && w > fine_panes_kept_ * pane_ns_) coarse_windows_.emplace_back(w, 0);
   for (size_t i = 0; i < coarse_windows_.size(); ++i) coarse_windows_[i].second = i;
@@ -289,13 +293,15 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   row.entity_key = e.key;
   row.values.reserve(view_.feature_names.size());
   const int64_t coarse_end = FloorDiv(end_ns, coarse_ns_);  // first coarse pane not complete
-  const auto finalize_window = [&](const AggVector& aggs, int64_t w, std::vector<double>* values) {
+  // A window's values: every aggregation finalized, per-second ones divided by its length.
+  const auto finalize_raw = [&](const AggVector& aggs) {
+    finalized_.clear();
+    for (const auto& a : aggs) a->Finalize(&finalized_);
+  };
+  const auto scale = [&](int64_t w, std::vector<double>* values) {
     const double seconds = static_cast<double>(w) / 1e9;
-    for (size_t a = 0; a < aggs.size(); ++a) {
-      finalized_.clear();
-      aggs[a]->Finalize(&finalized_);
-      for (double v : finalized_) values->push_back(view_.per_second[a] ? v / seconds : v);
-    }
+    for (size_t k = 0; k < finalized_.size(); ++k)
+      values->push_back(per_second_output_[k] ? finalized_[k] / seconds : finalized_[k]);
   };
   const auto is_fine = [&](int64_t w) { return !has_coarse_ || w <= fine_panes_kept_ * pane_ns_; };
   if (has_coarse_ && e.coarse_cache_end != coarse_end) {
@@ -310,6 +316,7 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
     pending_tables_.clear();
     const auto merge = [&](const AggVector& aggs) { pending_tables_.push_back(aggs.begin()); };
     auto pane = e.coarse.rbegin();
+    bool finalized = false;                          // finalized_ holds scratch_'s values
     int64_t cursor = coarse_end;                     // panes below cursor are still to be merged
     for (const auto& [w, slot] : coarse_windows_) {  // shortest first
       const int64_t lo = coarse_end - w / coarse_ns_;
@@ -325,10 +332,16 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
           if (pane != e.coarse.rend() && pane->index == cursor) merge((pane++)->aggs);
         }
       }
-      MergeTables(pending_tables_, scratch_);
-      pending_tables_.clear();
+      // A window with no pane beyond the shorter one's (an entity seen only recently)
+      // has its states, so it reuses their finalized values.
+      if (!pending_tables_.empty() || !finalized) {
+        MergeTables(pending_tables_, scratch_);
+        pending_tables_.clear();
+        finalize_raw(scratch_);
+        finalized = true;
+      }
       window_values_.clear();
-      finalize_window(scratch_, w, &window_values_);
+      scale(w, &window_values_);
       std::copy(window_values_.begin(), window_values_.end(),
                 e.coarse_cache.begin() + static_cast<long>(slot * outputs_per_window_));
     }
@@ -337,8 +350,8 @@ void ViewShard::Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out
   size_t cached = 0;
   for (int64_t w : view_.windows_ns) {
     if (is_fine(w)) {
-      finalize_window(*MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1), w,
-                      &row.values);
+      finalize_raw(*MergeRange(e.fine, pane_index + 1 - w / pane_ns_, pane_index + 1));
+      scale(w, &row.values);
     } else {
       const size_t n = outputs_per_window_;
       row.values.insert(row.values.end(), e.coarse_cache.begin() + static_cast<long>(cached),

@@ -117,6 +117,7 @@ class ViewShard {
   bool has_coarse_ = false;
   bool use_blocks_ = false;  // long coarse windows merge whole blocks of coarse panes
   size_t outputs_per_window_ = 0;
+  std::vector<bool> per_second_output_;  // per output of a window: divided by its seconds
   // Coarse windows, shortest first, with their position among the coarse windows in
   // view order (where their values sit in an entity's coarse cache).
   std::vector<std::pair<int64_t, size_t>> coarse_windows_;
