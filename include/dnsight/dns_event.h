@@ -61,6 +61,9 @@ class DnsEventBatch {
   // normalizer was asked to hash (NormalizerOptions::hashed_fields); other columns stay
   // empty. Sketches of those fields then skip hashing the key again in every view.
   std::array<std::vector<uint64_t>, kHashedFieldCount> field_hashes;
+  // The engine pane of each event (FloorDiv(ts_ns, engine pane)), one per event when the
+  // pipeline filled it, else empty. Every view reads it instead of the event's timestamp.
+  std::vector<int64_t> panes;
 
   size_t size() const { return events.size(); }
   std::string_view qname(const DnsEvent& e) const {
@@ -88,11 +91,13 @@ class DnsEventBatch {
     events.pop_back();
     for (auto& column : field_hashes)
       if (column.size() > events.size()) column.resize(events.size());
+    if (panes.size() > events.size()) panes.resize(events.size());
   }
   void clear() {
     events.clear();
     arena.clear();
     for (auto& column : field_hashes) column.clear();
+    panes.clear();
   }
 };
 

@@ -189,6 +189,7 @@ struct Pipeline::Impl {
   int64_t first_open_pane = std::numeric_limits<int64_t>::min();
   PipelineCounters counters;
   std::string key;
+  std::vector<const uint64_t*> entity_hashes;  // FlushBatch: per view, or nullptr
   std::vector<Work> work;
   std::vector<std::shared_ptr<DnsEventBatch>> spare_batches;
   std::vector<FeatureRow> rows;
@@ -303,6 +304,7 @@ void Pipeline::Accept(const RawDnsObservation& obs, SourceCounters& source) {
     ++source.late_admitted;
   }
   ++m.counters.events;
+  m.batch->panes.push_back(pane);
   if (e.ts_ns > m.max_ts) m.max_ts = e.ts_ns;
   const int64_t next_open = FloorDiv(m.max_ts - m.cfg.engine.watermark_delay_ns, pane_ns);
   if (m.first_open_pane == std::numeric_limits<int64_t>::min()) {
@@ -328,6 +330,11 @@ void Pipeline::FlushBatch() {
     for (auto& sel : w.sel) sel.clear();
   }
   const DnsEventBatch& b = *m.batch;
+  // Each view's entity hash column (FeatureView::EntityHash of every event's key), if any.
+  std::vector<const uint64_t*>& entity_hashes = m.entity_hashes;
+  entity_hashes.assign(nviews, nullptr);
+  for (size_t v = 0; v < nviews; ++v)
+    if (const auto f = m.cfg.views[v].EntityHashField()) entity_hashes[v] = b.FieldHashes(*f);
   for (uint32_t i = 0; i < b.events.size(); ++i) {
     const DnsEvent& e = b.events[i];
     for (size_t v = 0; v < nviews; ++v) {
@@ -335,8 +342,13 @@ void Pipeline::FlushBatch() {
       if (!view.Accepts(b, e)) continue;
       size_t shard = 0;
       if (nshards > 1) {
-        view.EntityKey(b, e, &m.key);
-        shard = XXH3_64bits(m.key.data(), m.key.size()) % nshards;
+        const uint64_t* hashes = entity_hashes[v];
+        if (hashes != nullptr) {
+          shard = hashes[i] % nshards;
+        } else {
+          view.EntityKey(b, e, &m.key);
+          shard = view.EntityHash(m.key) % nshards;
+        }
       }
       work[shard].sel[v].push_back(i);
     }

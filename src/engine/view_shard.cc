@@ -147,19 +147,22 @@ void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
   }
   counters_.events += sel.size();
   const int64_t coarse_ratio = coarse_ns_ / pane_ns_;
+  // The pipeline's pane column is small and stays in cache; the events' timestamps are
+  // spread over the whole batch. A batch without one (not from the pipeline) gets one here.
+  const int64_t* panes = batch.panes.data();
+  if (batch.panes.size() != batch.size()) {
+    local_panes_.clear();
+    for (const DnsEvent& ev : batch.events) local_panes_.push_back(FloorDiv(ev.ts_ns, pane_ns_));
+    panes = local_panes_.data();
+  }
   for (Entity* e : touched_) {
     auto& pending = e->pending;
     size_t start = 0;
     while (start < pending.size()) {
-      const int64_t pane = FloorDiv(batch.events[pending[start]].ts_ns, pane_ns_);
-      // The run: following events in the same pane (two compares, not a division each).
-      const int64_t pane_lo = pane * pane_ns_, pane_hi = pane_lo + pane_ns_;
+      // The run: following events in the same pane.
+      const int64_t pane = panes[pending[start]];
       size_t end = start + 1;
-      while (end < pending.size()) {
-        const int64_t ts = batch.events[pending[end]].ts_ns;
-        if (ts < pane_lo || ts >= pane_hi) break;
-        ++end;
-      }
+      while (end < pending.size() && panes[pending[end]] == pane) ++end;
       const std::span<const uint32_t> run(pending.data() + start, end - start);
       if (pane < first_open_pane_) {
         // Late but admitted: the base pane was already emitted and rolled up, so update

@@ -139,6 +139,7 @@ class ViewShard {
   std::vector<double> finalized_;
   std::string key_;
   std::vector<Entity*> touched_;
+  std::vector<int64_t> local_panes_;  // Add(): the pane column of a batch that has none
   ViewShardCounters counters_;
 };
 
