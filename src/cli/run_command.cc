@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -16,7 +15,6 @@
 #include "act/alert_config.h"
 #include "act/remediation_policy.h"
 #include "cli/api_setup.h"
-#include "serve/ops_runtime.h"
 #include "cli/store_setup.h"
 #include "common/time_util.h"
 #include "detect/detector_sink.h"
@@ -27,6 +25,7 @@
 #include "engine/row_writer.h"
 #include "engine/source_factory.h"
 #include "hosting/hosting_runner.h"
+#include "serve/ops_runtime.h"
 #include "store/store_sink.h"
 
 namespace dnsight {
@@ -303,11 +302,17 @@ int RunCommand(const RunOptions& options) {
   });
 
   // Processing-time ticks let quiet live input close its panes (engine.idle_advance).
-  std::atomic<bool> sources_done{false};
+  // It waits on a condition variable, so the end of the input stops it at once.
+  std::mutex ticker_mu;
+  std::condition_variable ticker_cv;
+  bool sources_done = false;
   std::thread ticker([&] {
-    while (!sources_done.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    std::unique_lock lock(ticker_mu);
+    while (
+        !ticker_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return sources_done; })) {
+      lock.unlock();
       pipeline.Tick(clock.NowNs());
+      lock.lock();
     }
   });
 
@@ -333,7 +338,11 @@ int RunCommand(const RunOptions& options) {
       rc = 1;
     }
   }
-  sources_done.store(true);
+  {
+    std::lock_guard lock(ticker_mu);
+    sources_done = true;
+  }
+  ticker_cv.notify_all();
   ticker.join();
   pipeline.Finish();
   if (hosting) hosting->Finish();

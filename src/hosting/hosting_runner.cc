@@ -85,8 +85,7 @@ void HostingRunner::Start() {
   }
   if (web_) {
     ticker_ = std::thread([this] {
-      while (!stop_.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      while (!SleepUnlessStopped(std::chrono::milliseconds(250))) {
         std::vector<FeatureRow> rows;
         {
           std::lock_guard lock(web_mu_);
@@ -171,8 +170,8 @@ void HostingRunner::ScrapeLoop() {
   while (!stop_.load()) {
     for (size_t i = 0; i < cfg_.hosts.targets.size() && !stop_.load(); ++i) ScrapeOnce(i);
     next += interval;
-    while (!stop_.load() && std::chrono::steady_clock::now() < next)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next && SleepUnlessStopped(next - now)) break;
   }
 }
 
@@ -255,8 +254,17 @@ void HostingRunner::RequestStop() {
   for (auto& src : logs_) src->follower->RequestStop();
 }
 
+bool HostingRunner::SleepUnlessStopped(std::chrono::nanoseconds d) {
+  std::unique_lock lock(wake_mu_);
+  return wake_cv_.wait_for(lock, d, [&] { return stop_.load(); });
+}
+
 void HostingRunner::Finish() {
-  if (stop_.exchange(true)) return;
+  {
+    std::lock_guard lock(wake_mu_);
+    if (stop_.exchange(true)) return;
+  }
+  wake_cv_.notify_all();
   for (auto& src : logs_) src->follower->RequestStop();
   for (auto& t : log_threads_) t.join();
   if (ticker_.joinable()) ticker_.join();

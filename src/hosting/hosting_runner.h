@@ -20,6 +20,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -107,6 +109,11 @@ class HostingRunner {
   std::vector<std::unique_ptr<HostSnapshot>> previous_;  // per target; null before the first
 
   std::atomic<bool> stop_{false};
+  // Wakes the ticker and the scraper when stop_ is set, so stopping never waits out a sleep.
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  // Waits up to `d` or until stop_ is set; true when stopping.
+  bool SleepUnlessStopped(std::chrono::nanoseconds d);
   std::mutex sink_mu_;  // one writer into the sink from this runner at a time
   std::thread ticker_, scraper_;
 };
