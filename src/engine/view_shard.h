@@ -95,6 +95,10 @@ class ViewShard {
   Entity& Create(const std::string& key, uint64_t hash);
   Pane& PaneFor(std::deque<Pane>& panes, int64_t index);
   AggVector NewAggs();
+  // Folds the run's events into every state of aggs, in chunks of events (same result up
+  // to rounding of sums and moments).
+  void UpdateStates(const AggVector& aggs, const DnsEventBatch& batch,
+                    std::span<const uint32_t> run);
   void Recycle(AggVector&& aggs);
   void Emit(Entity& e, int64_t pane_index, std::vector<FeatureRow>* out);
   // The states of panes [lo, hi) merged: the single pane's own states when only one is

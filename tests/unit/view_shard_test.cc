@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include "common/int_math.h"
@@ -74,6 +75,61 @@ views:
                           from_ts[i].values.size() * sizeof(double)),
               0)
         << i;
+  }
+}
+
+// Runs longer than the update chunk (a busy entity's events in one batch) are folded in
+// whole: every event counted once, extremes and distinct counts exact, the mean within
+// rounding.
+TEST(ViewShard, LongRunsAreFoldedWhole) {
+  const EngineConfig cfg = ParseConfig(R"(
+views:
+  - name: c
+    entity: client
+    windows: [10s]
+    aggregations:
+      - {name: n, kind: count}
+      - {name: ttl_max, kind: max, field: ttl}
+      - {name: ttl_mean, kind: mean, field: ttl}
+      - {name: ttls, kind: distinct, field: ttl}
+)",
+                                       "t.yaml");
+  ViewShard shard(0, cfg.views[0], cfg.engine);
+  const int64_t t0 = 1'795'428'000 * kSec;
+  const int sizes[] = {1, 255, 256, 257, 1000, 2049};
+  DnsEventBatch b;
+  for (int i = 0; i < 2049; ++i) {
+    for (int c = 0; c < 6; ++c) {
+      if (i >= sizes[c]) continue;
+      DnsEvent e;
+      e.ts_ns = t0 + i;
+      const uint8_t addr[4] = {192, 0, 2, static_cast<uint8_t>(c)};
+      e.client = IpAddress::V4(addr);
+      e.min_ttl = (i * 37 + c) % 300;
+      b.events.push_back(e);
+    }
+  }
+  std::vector<uint32_t> sel(b.size());
+  for (uint32_t i = 0; i < sel.size(); ++i) sel[i] = i;
+  shard.Add(b, sel);
+  std::vector<FeatureRow> rows;
+  shard.CloseThrough(FloorDiv(t0, cfg.engine.pane_ns) + 1, &rows);
+  ASSERT_EQ(rows.size(), 6u);
+  for (const FeatureRow& r : rows) {
+    const int c = static_cast<uint8_t>(r.entity_key.back());
+    double max = 0, sum = 0;
+    std::set<int64_t> distinct;
+    for (int i = 0; i < sizes[c]; ++i) {
+      const int64_t ttl = (i * 37 + c) % 300;
+      max = std::max(max, static_cast<double>(ttl));
+      sum += static_cast<double>(ttl);
+      distinct.insert(ttl);
+    }
+    ASSERT_EQ(r.values.size(), 4u);
+    EXPECT_EQ(r.values[0], sizes[c]) << c;
+    EXPECT_EQ(r.values[1], max) << c;
+    EXPECT_NEAR(r.values[2], sum / sizes[c], 1e-12 * max) << c;
+    EXPECT_EQ(r.values[3], static_cast<double>(distinct.size())) << c;
   }
 }
 
