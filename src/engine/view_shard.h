@@ -18,6 +18,10 @@
 // (a late event) rebuilds it on next use. Grouping does not change counts, distinct
 // counts, quantiles or extremes; sums and moments may differ in the last bits, and top-k
 // lower bounds depend on the merge tree (a balanced one loses less than a long chain).
+// A coarse window that holds no pane beyond the next shorter one's has the same states, so
+// it reuses that window's finalized values (per-second outputs rescaled to its length).
+// Events are folded into a pane in chunks of 256 per run (same results, up to the last
+// bits of sums and moments, which depend on grouping).
 // Merges go one step per aggregation (AggState::MergeMany): a fine window's base panes,
 // a block's panes, and each coarse window's panes and blocks beyond the next shorter
 // window's. Top-k then keeps the heaviest once per step, not after every pane.

@@ -37,7 +37,7 @@ namespace dnsight {
 struct NormalizerOptions {
   RedactionOptions redaction;
   size_t psl_cache_entries = 1 << 16;      // suffix → eTLD+1 length cache (64 B per entry)
-  size_t seen_domains_capacity = 1 << 20;  // per generation (cost: ~16 B each)
+  size_t seen_domains_capacity = 1 << 20;  // per generation (cost: 16 to 32 B each)
   // Score every event's registered label with the site NameModel (field dga_score) and
   // learn the model from newly seen domains that resolve. Costs ~30 ns per event; on
   // only when a view uses dga_score.
