@@ -41,7 +41,8 @@ inline bool ShortEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// *dst = src, reusing dst's buffer.
+// *dst = src, reusing dst's buffer. src may point into *dst: its bytes are read before
+// dst is resized.
 inline void ShortAssign(std::string* dst, std::string_view src) {
   using short_bytes_detail::Load;
   const size_t n = src.size();
@@ -49,19 +50,22 @@ inline void ShortAssign(std::string* dst, std::string_view src) {
     dst->assign(src);
     return;
   }
-  dst->resize(n);
-  char* d = dst->data();
   const char* s = src.data();
   if (n >= 8) {
     const uint64_t head = Load<uint64_t>(s), tail = Load<uint64_t>(s + n - 8);
-    std::memcpy(d, &head, 8);
-    std::memcpy(d + n - 8, &tail, 8);
+    dst->resize(n);
+    std::memcpy(dst->data(), &head, 8);
+    std::memcpy(dst->data() + n - 8, &tail, 8);
   } else if (n >= 4) {
     const uint32_t head = Load<uint32_t>(s), tail = Load<uint32_t>(s + n - 4);
-    std::memcpy(d, &head, 4);
-    std::memcpy(d + n - 4, &tail, 4);
+    dst->resize(n);
+    std::memcpy(dst->data(), &head, 4);
+    std::memcpy(dst->data() + n - 4, &tail, 4);
   } else {
-    for (size_t i = 0; i < n; ++i) d[i] = s[i];
+    char bytes[3] = {};
+    for (size_t i = 0; i < n; ++i) bytes[i] = s[i];
+    dst->resize(n);
+    for (size_t i = 0; i < n; ++i) (*dst)[i] = bytes[i];
   }
 }
 

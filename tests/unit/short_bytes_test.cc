@@ -41,5 +41,17 @@ TEST(ShortBytes, AssignAgreesWithStringAssign) {
   }
 }
 
+// The source may be part of the destination (as std::string::assign allows).
+TEST(ShortBytes, AssignFromItsOwnBytes) {
+  for (size_t len = 0; len <= 15; ++len) {
+    for (size_t from = 0; from + len <= 15; ++from) {
+      std::string s = Pattern(15, 'k');
+      const std::string want = s.substr(from, len);
+      ShortAssign(&s, std::string_view(s).substr(from, len));
+      EXPECT_EQ(s, want) << from << " " << len;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dnsight
