@@ -40,6 +40,7 @@
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <type_traits>
 
 #include "common/serial.h"
 #include "dnsight/aggregator.h"
@@ -205,6 +206,7 @@ void ForEachKey(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t
 // XXH3_64bits of the key: from the batch's hash column when it has one for f.
 // With kReadsKeys (the caller reads the key bytes, not only the hash), the bytes of the key
 // a few events ahead are prefetched: names live in the batch arena, away from the event.
+// Numeric fields' keys are formatted into a scratch buffer, so there is nothing to fetch.
 template <bool kReadsKeys = false, typename Add>
 void ForEachKeyHash(DnsField f, const DnsEventBatch& batch, std::span<const uint32_t> sel,
                     Add&& add) {
@@ -214,7 +216,7 @@ void ForEachKeyHash(DnsField f, const DnsEventBatch& batch, std::span<const uint
     std::string scratch;  // only numeric fields use it; their keys fit the inline buffer
     const DnsEvent* events = batch.events.data();
     for (size_t j = 0; j < sel.size(); ++j) {
-      if constexpr (kReadsKeys) {
+      if constexpr (kReadsKeys && !std::is_same_v<decltype(get), GenericCategory>) {
         if (j + kAhead < sel.size())
           __builtin_prefetch(get(batch, events[sel[j + kAhead]], &scratch).data());
       }
