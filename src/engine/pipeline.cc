@@ -332,9 +332,8 @@ void Pipeline::FlushBatch() {
   const DnsEventBatch& b = *m.batch;
   // Each view's entity hash column (FeatureView::EntityHash of every event's key), if any.
   std::vector<const uint64_t*>& entity_hashes = m.entity_hashes;
-  entity_hashes.assign(nviews, nullptr);
-  for (size_t v = 0; v < nviews; ++v)
-    if (const auto f = m.cfg.views[v].EntityHashField()) entity_hashes[v] = b.FieldHashes(*f);
+  entity_hashes.resize(nviews);
+  for (size_t v = 0; v < nviews; ++v) entity_hashes[v] = m.cfg.views[v].EntityHashes(b);
   for (uint32_t i = 0; i < b.events.size(); ++i) {
     const DnsEvent& e = b.events[i];
     for (size_t v = 0; v < nviews; ++v) {

@@ -137,8 +137,7 @@ ViewShard::Pane& ViewShard::PaneFor(std::deque<Pane>& panes, int64_t index) {
 void ViewShard::Add(const DnsEventBatch& batch, std::span<const uint32_t> sel) {
   // Group the selection by entity first, so each aggregation sees runs of events.
   touched_.clear();
-  const std::optional<DnsField> hash_field = view_.EntityHashField();
-  const uint64_t* hashes = hash_field ? batch.FieldHashes(*hash_field) : nullptr;
+  const uint64_t* hashes = view_.EntityHashes(batch);
   for (uint32_t i : sel) {
     view_.EntityKey(batch, batch.events[i], &key_);
     Entity& e = FindOrCreate(key_, hashes != nullptr ? hashes[i] : view_.EntityHash(key_));

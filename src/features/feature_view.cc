@@ -233,6 +233,11 @@ std::optional<DnsField> FeatureView::EntityHashField() const {
   }
 }
 
+const uint64_t* FeatureView::EntityHashes(const DnsEventBatch& b) const {
+  const std::optional<DnsField> f = EntityHashField();
+  return f ? b.FieldHashes(*f) : nullptr;
+}
+
 std::string FeatureView::EntityText(std::string_view key) const {
   if (key.size() > 2 && key[0] == '\xff' && key[1] == '\xff') return "(overflow)";
   // The address encoded at key[offset...]: family byte, then the address bytes.

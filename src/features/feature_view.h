@@ -93,6 +93,8 @@ struct FeatureView {
   // The categorical field whose batch hash column (DnsEventBatch::FieldHashes) holds
   // EntityHash of each event's key, or nullopt when no column does.
   std::optional<DnsField> EntityHashField() const;
+  // That column of `b` (one EntityHash per event), or nullptr when b has none.
+  const uint64_t* EntityHashes(const DnsEventBatch& b) const;
   // Human-readable entity for output ("192.0.2.0/24", "example.com", "TXT").
   std::string EntityText(std::string_view key) const;
 };

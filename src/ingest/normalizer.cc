@@ -296,8 +296,7 @@ bool EventNormalizer::Append(const RawDnsObservation& obs, DnsEventBatch* batch,
   // The name model learns from first sightings, so scoring needs them too.
   // The registered domain's hash serves the first-seen set and the hash column.
   uint64_t rd_hash = 0;
-  const bool rd_hashed = (first_seen_ && e.rd_len > 0) || hash_rd_;
-  if (rd_hashed) {
+  if ((first_seen_ && e.rd_len > 0) || hash_rd_) {
     const std::string_view rd = name.substr(name.size() - e.rd_len);
     rd_hash = XXH3_64bits(rd.data(), rd.size());
   }
